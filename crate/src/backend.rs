@@ -1,0 +1,60 @@
+//! The compute backends: burn's `flex` on the CPU (natively and in wasm) and `wgpu` (WebGPU in
+//! the browser, Vulkan/Metal natively). Chosen at run time; the model code is the same.
+
+use burn::prelude::Device;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+/// Which backend runs the tensors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BackendKind {
+    /// burn's pure-Rust CPU backend.
+    #[default]
+    Flex,
+    /// burn's wgpu backend: WebGPU in a browser, the platform's GPU API natively.
+    Wgpu,
+}
+
+impl BackendKind {
+    /// The name used on the command line, in URLs and in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Flex => "flex",
+            Self::Wgpu => "wgpu",
+        }
+    }
+
+    /// Initialises the backend and returns its device (without autodiff).
+    pub async fn device(self) -> Result<Device> {
+        match self {
+            Self::Flex => Ok(Device::flex()),
+            Self::Wgpu => Device::wgpu_options()
+                .init_async()
+                .await
+                .map_err(|e| Error::backend(self.name(), format!("no usable GPU adapter: {e}"))),
+        }
+    }
+}
+
+impl std::str::FromStr for BackendKind {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "flex" => Ok(Self::Flex),
+            "wgpu" | "webgpu" => Ok(Self::Wgpu),
+            _ => Err(Error::config(
+                "backend",
+                format!("unknown backend {s:?} (expected flex or wgpu)"),
+            )),
+        }
+    }
+}
+
+impl std::fmt::Display for BackendKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}

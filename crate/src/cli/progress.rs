@@ -1,0 +1,78 @@
+//! Progress bars for training and downloads (on stderr).
+
+use std::ops::ControlFlow;
+
+use indicatif::{ProgressBar, ProgressStyle};
+use overunlearn::train::Progress;
+
+/// Draws one bar per epoch and prints a line when each epoch ends.
+pub struct TrainBar {
+    bar: Option<ProgressBar>,
+}
+
+impl TrainBar {
+    /// A bar that has not started yet.
+    pub fn new() -> Self {
+        Self { bar: None }
+    }
+
+    /// Takes one progress report; never cancels.
+    pub fn observe(&mut self, progress: &Progress) -> ControlFlow<()> {
+        match progress {
+            Progress::Step(s) => {
+                let bar = self.bar.get_or_insert_with(|| {
+                    let bar = ProgressBar::new(s.steps as u64);
+                    bar.set_style(
+                        ProgressStyle::with_template(
+                            "epoch {prefix} [{bar:30}] {pos}/{len} {msg} ({eta} left)",
+                        )
+                        .expect("valid template")
+                        .progress_chars("=> "),
+                    );
+                    bar.set_prefix(format!("{}/{}", s.epoch, s.epochs));
+                    bar
+                });
+                bar.set_position(s.step as u64);
+                bar.set_message(format!(
+                    "loss {:.3} acc {:.1}% {:.0} img/s",
+                    s.loss,
+                    s.accuracy * 100.0,
+                    s.images_per_sec
+                ));
+            }
+            Progress::Epoch(e) => {
+                if let Some(bar) = self.bar.take() {
+                    bar.finish_and_clear();
+                }
+                let val = match (e.val_loss, e.val_accuracy) {
+                    (Some(l), Some(a)) => format!(", val loss {l:.3} acc {:.1}%", a * 100.0),
+                    _ => String::new(),
+                };
+                eprintln!(
+                    "epoch {}: train loss {:.3} acc {:.1}%{val}, {:.0} img/s, {:.1} s{}",
+                    e.epoch,
+                    e.train_loss,
+                    e.train_accuracy * 100.0,
+                    e.images_per_sec,
+                    e.seconds,
+                    if e.best { " (kept)" } else { "" }
+                );
+            }
+        }
+        ControlFlow::Continue(())
+    }
+}
+
+/// A byte-count bar for downloads.
+pub fn bytes_bar(name: &str) -> ProgressBar {
+    let bar = ProgressBar::new(0);
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{prefix} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} ({eta} left)",
+        )
+        .expect("valid template")
+        .progress_chars("=> "),
+    );
+    bar.set_prefix(name.to_string());
+    bar
+}

@@ -1,0 +1,129 @@
+//! `overunlearn train`: a training run from flags, a model file and a report.
+
+use std::path::PathBuf;
+
+use clap::Args;
+use overunlearn::data::SubsetSpec;
+use overunlearn::model::Preset;
+use overunlearn::run::{RunConfig, RunReport};
+use overunlearn::train::TrainConfig;
+use overunlearn::{Error, Result};
+
+use super::progress::TrainBar;
+use super::{DataArgs, RunArgs};
+
+/// Flags of `overunlearn train`.
+#[derive(Debug, Args)]
+pub struct TrainArgs {
+    #[command(flatten)]
+    data: DataArgs,
+    #[command(flatten)]
+    run: RunArgs,
+    /// Architecture preset: paper, lab or tutorial.
+    #[arg(long, default_value = "lab")]
+    preset: Preset,
+    /// CIFAR-10 training batch files to read, e.g. `--batches 1` or `--batches 1,2,3` (default: all present).
+    #[arg(long, value_delimiter = ',')]
+    batches: Vec<usize>,
+    /// Classes to keep, by name or index, comma-separated (default: all).
+    #[arg(long, value_delimiter = ',')]
+    classes: Vec<String>,
+    /// Training images per class, drawn with the seed (default: all).
+    #[arg(long)]
+    per_class: Option<usize>,
+    /// Fraction of each class held out for validation.
+    #[arg(long, default_value_t = 0.1)]
+    validation: f64,
+    /// Test images per class (default: the whole test split).
+    #[arg(long)]
+    test_per_class: Option<usize>,
+    /// Training epochs.
+    #[arg(long, default_value_t = 10)]
+    epochs: usize,
+    /// Images per step.
+    #[arg(long, default_value_t = 64)]
+    batch_size: usize,
+    /// Adam's learning rate.
+    #[arg(long, default_value_t = 1e-3)]
+    lr: f64,
+    /// Stop after this many epochs without a better validation loss.
+    #[arg(long)]
+    patience: Option<usize>,
+    /// The seed of every random choice.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Where to save the trained model.
+    #[arg(long, short)]
+    out: Option<PathBuf>,
+}
+
+impl TrainArgs {
+    fn config(&self) -> RunConfig {
+        RunConfig {
+            dataset: self.data.dataset,
+            batches: self.batches.clone(),
+            train_subset: SubsetSpec {
+                classes: self.classes.clone(),
+                per_class: self.per_class,
+                validation: self.validation,
+            },
+            test_per_class: self.test_per_class,
+            preset: self.preset,
+            train: TrainConfig {
+                epochs: self.epochs,
+                batch_size: self.batch_size,
+                learning_rate: self.lr,
+                patience: self.patience,
+            },
+            seed: self.seed,
+            backend: self.run.backend,
+        }
+    }
+}
+
+/// Trains, tests, saves and reports.
+pub fn run(args: TrainArgs) -> Result<()> {
+    let config = args.config();
+    config.validate()?;
+    let data = config.load(&args.data.source())?;
+    eprintln!(
+        "{}: {} training, {} validation, {} test images; preset {}, backend {}, seed {}",
+        config.dataset.name(),
+        data.train.len(),
+        data.validation.len(),
+        data.test.len(),
+        config.preset.name(),
+        config.backend,
+        config.seed
+    );
+    let device = super::device(config.backend)?;
+    let mut bar = TrainBar::new();
+    let (trained, report) =
+        pollster::block_on(overunlearn::run::run(&config, &data, &device, |p| {
+            bar.observe(p)
+        }))?;
+    if let Some(path) = &args.out {
+        let bytes = pollster::block_on(trained.to_bytes())?;
+        std::fs::write(path, bytes).map_err(|e| Error::io(path.display(), e))?;
+        eprintln!("model saved to {}", path.display());
+    }
+    if args.run.json {
+        super::print_json(&report);
+    } else {
+        print_summary(&report);
+    }
+    Ok(())
+}
+
+/// A human-readable summary of a run's report.
+pub fn print_summary(report: &RunReport) {
+    println!(
+        "test accuracy {:.2}% on {} images (best epoch {}, training {:.1} s, test {:.1} s)",
+        report.test.accuracy * 100.0,
+        report.test.count,
+        report.best_epoch,
+        report.timings.train,
+        report.timings.test
+    );
+    super::eval::print_per_class(&report.class_names, &report.test);
+}

@@ -1,0 +1,29 @@
+//! # overunlearn
+//!
+//! The core of the Over-Unlearning Lab: it trains small CNNs with burn on the CPU (`flex`) or a
+//! GPU (`wgpu`/WebGPU), natively and in WebAssembly, and is the one place where the lab's science
+//! lives. The browser's Web Worker and the command-line tool only translate to and from it.
+//!
+//! - [`data`]: the official CIFAR-10, CIFAR-100 and STL-10 files, archives, seeded subsets;
+//! - [`model`]: the VGG-style network, its presets, input scaling and model files;
+//! - [`train`]: the training loop with progress and cancellation;
+//! - [`metrics`]: accuracy, per-class accuracy, confusion matrices, class probabilities;
+//! - [`run`]: a whole training run from a serialisable config to a report;
+//! - [`backend`]: picking flex or wgpu at run time;
+//! - `wasm` (wasm32 only): the JavaScript bindings.
+
+pub mod backend;
+pub mod data;
+pub mod error;
+pub mod metrics;
+pub mod model;
+pub mod rng;
+pub mod run;
+pub mod train;
+#[cfg(target_arch = "wasm32")]
+pub mod wasm;
+
+pub use error::{Error, Result};
+
+/// This build's version, recorded in every report and model file.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -1,0 +1,129 @@
+//! Evaluation: overall and per-class accuracy, the confusion matrix, and class probabilities
+//! for a batch (the black-box interface attacks query).
+
+use burn::prelude::*;
+use burn::tensor::activation::softmax;
+use serde::{Deserialize, Serialize};
+
+use crate::data::Dataset;
+use crate::error::{Error, Result};
+use crate::model::{Cnn, input};
+
+/// The images per forward pass when evaluating.
+pub const EVAL_BATCH: usize = 256;
+
+/// How a model does on a dataset.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Evaluation {
+    /// Images evaluated.
+    pub count: usize,
+    /// Mean cross-entropy.
+    pub loss: f64,
+    /// Fraction classified correctly.
+    pub accuracy: f64,
+    /// Accuracy on each class's images (NaN-free: 0 for a class with no image).
+    pub per_class: Vec<f64>,
+    /// `confusion[true][predicted]` image counts.
+    pub confusion: Vec<Vec<u32>>,
+    /// The predicted class of every image, in dataset order.
+    pub predictions: Vec<u16>,
+}
+
+impl Evaluation {
+    /// Builds the metrics from true labels, predictions and the summed loss.
+    pub fn from_predictions(
+        labels: &[u16],
+        predictions: Vec<u16>,
+        classes: usize,
+        loss_sum: f64,
+    ) -> Self {
+        let mut confusion = vec![vec![0u32; classes]; classes];
+        for (&t, &p) in labels.iter().zip(&predictions) {
+            confusion[t as usize][p as usize] += 1;
+        }
+        let correct: u32 = (0..classes).map(|c| confusion[c][c]).sum();
+        let count = labels.len();
+        let ratio = |a: u32, b: u32| {
+            if b == 0 {
+                0.0
+            } else {
+                f64::from(a) / f64::from(b)
+            }
+        };
+        Self {
+            count,
+            loss: if count == 0 {
+                0.0
+            } else {
+                loss_sum / count as f64
+            },
+            accuracy: ratio(correct, count as u32),
+            per_class: (0..classes)
+                .map(|c| ratio(confusion[c][c], confusion[c].iter().sum()))
+                .collect(),
+            confusion,
+            predictions,
+        }
+    }
+}
+
+/// Evaluates `model` (in inference mode) on every image of `dataset`.
+pub async fn evaluate(model: &Cnn, dataset: &Dataset, device: &Device) -> Result<Evaluation> {
+    let model = model.valid();
+    let classes = dataset.num_classes();
+    let mut predictions = Vec::with_capacity(dataset.len());
+    let mut loss_sum = 0.0;
+    let indices: Vec<usize> = (0..dataset.len()).collect();
+    for chunk in indices.chunks(EVAL_BATCH) {
+        let logits = model.forward(input::images(dataset, chunk, device));
+        let log_probs = burn::tensor::activation::log_softmax(logits.clone(), 1);
+        let targets = input::labels(dataset, chunk, device);
+        let picked = log_probs.gather(1, targets.unsqueeze_dim(1));
+        let loss = picked.sum().neg();
+        let pred = logits.argmax(1).reshape([-1]);
+        loss_sum += f64::from(read_f32(loss).await?[0]);
+        predictions.extend(read_i64(pred).await?.into_iter().map(|p| p as u16));
+    }
+    Ok(Evaluation::from_predictions(
+        &dataset.labels,
+        predictions,
+        classes,
+        loss_sum,
+    ))
+}
+
+/// Class probabilities for the images at `indices`: `indices.len()` rows of `num_classes` values.
+pub async fn probabilities(
+    model: &Cnn,
+    dataset: &Dataset,
+    indices: &[usize],
+    device: &Device,
+) -> Result<Vec<f32>> {
+    let model = model.valid();
+    let mut out = Vec::with_capacity(indices.len() * dataset.num_classes());
+    for chunk in indices.chunks(EVAL_BATCH) {
+        let logits = model.forward(input::images(dataset, chunk, device));
+        out.extend(read_f32(softmax(logits, 1)).await?);
+    }
+    Ok(out)
+}
+
+/// Reads a float tensor back to the host (async: works in browsers too).
+pub async fn read_f32<const D: usize>(tensor: Tensor<D>) -> Result<Vec<f32>> {
+    let data = tensor.into_data_async().await.map_err(read_error)?;
+    data.convert::<f32>()
+        .try_into_vec::<f32>()
+        .map_err(read_error)
+}
+
+/// Reads an int tensor back to the host.
+pub async fn read_i64<const D: usize>(tensor: Tensor<D, Int>) -> Result<Vec<i64>> {
+    let data = tensor.into_data_async().await.map_err(read_error)?;
+    data.convert::<i64>()
+        .try_into_vec::<i64>()
+        .map_err(read_error)
+}
+
+fn read_error(e: impl std::fmt::Debug) -> Error {
+    Error::backend("read-back", format!("{e:?}"))
+}

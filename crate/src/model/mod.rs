@@ -1,0 +1,280 @@
+//! The VGG-style CNN of the paper, configurable in depth and width, with named presets.
+//!
+//! Each block is `convs` x (3x3 conv, ReLU, batch-norm), then 2x2 max-pool and dropout; then
+//! dense, ReLU, batch-norm, dropout and the output layer. Inputs are scaled to [-0.5, 0.5].
+
+pub mod file;
+pub mod input;
+
+use burn::nn::conv::{Conv2d, Conv2dConfig};
+use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
+use burn::nn::{
+    BatchNorm, BatchNormConfig, Dropout, DropoutConfig, Linear, LinearConfig, PaddingConfig2d, Relu,
+};
+use burn::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::data::ImageShape;
+use crate::error::{Error, Result};
+
+/// One convolutional block.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BlockConfig {
+    /// Filters of every conv layer in the block.
+    pub filters: usize,
+    /// Conv layers in the block.
+    pub convs: usize,
+    /// Dropout rate after the block's pooling.
+    pub dropout: f64,
+}
+
+/// The architecture: everything needed to rebuild the network.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelConfig {
+    /// Shape of the input images.
+    pub input: ImageShape,
+    /// Number of output classes.
+    pub num_classes: usize,
+    /// The convolutional blocks, input side first.
+    pub blocks: Vec<BlockConfig>,
+    /// Whether conv and dense layers are followed by batch-norm.
+    pub batch_norm: bool,
+    /// Width of the dense layer before the output.
+    pub dense: usize,
+    /// Dropout rate after the dense layer.
+    pub dense_dropout: f64,
+}
+
+/// Named architectures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Preset {
+    /// The paper's model: 3 blocks x 2 conv x 128 filters, dense 512.
+    Paper,
+    /// Narrower: minutes per training natively on 2 cores.
+    Lab,
+    /// Small enough to train in about two minutes in a browser on CPU.
+    Tutorial,
+}
+
+impl Preset {
+    /// Every preset.
+    pub const ALL: [Self; 3] = [Self::Paper, Self::Lab, Self::Tutorial];
+
+    /// The name used on the command line and in configs.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Paper => "paper",
+            Self::Lab => "lab",
+            Self::Tutorial => "tutorial",
+        }
+    }
+
+    /// The architecture for images of `input` shape and `num_classes` classes.
+    pub fn config(self, input: ImageShape, num_classes: usize) -> ModelConfig {
+        let block = |filters, convs, dropout| BlockConfig {
+            filters,
+            convs,
+            dropout,
+        };
+        let (blocks, dense, dense_dropout) = match self {
+            Self::Paper => (
+                vec![block(128, 2, 0.1), block(128, 2, 0.1), block(128, 2, 0.2)],
+                512,
+                0.0,
+            ),
+            Self::Lab => (
+                vec![block(32, 2, 0.1), block(64, 2, 0.1), block(128, 2, 0.2)],
+                256,
+                0.2,
+            ),
+            Self::Tutorial => (
+                vec![block(16, 1, 0.0), block(32, 1, 0.0), block(64, 1, 0.1)],
+                64,
+                0.1,
+            ),
+        };
+        ModelConfig {
+            input,
+            num_classes,
+            blocks,
+            batch_norm: true,
+            dense,
+            dense_dropout,
+        }
+    }
+}
+
+impl std::str::FromStr for Preset {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|p| p.name() == s)
+            .ok_or_else(|| {
+                Error::config(
+                    "preset",
+                    format!("unknown preset {s:?} (expected paper, lab or tutorial)"),
+                )
+            })
+    }
+}
+
+impl ModelConfig {
+    /// Checks that the architecture can be built.
+    pub fn validate(&self) -> Result<()> {
+        let rate = |field: &str, r: f64| {
+            if (0.0..1.0).contains(&r) {
+                Ok(())
+            } else {
+                Err(Error::config(
+                    field,
+                    format!("dropout {r} is not in [0, 1)"),
+                ))
+            }
+        };
+        if self.num_classes < 2 {
+            return Err(Error::config(
+                "num_classes",
+                "at least 2 classes are needed",
+            ));
+        }
+        if self.blocks.is_empty() || self.blocks.iter().any(|b| b.filters == 0 || b.convs == 0) {
+            return Err(Error::config(
+                "blocks",
+                "at least one block, each with filters and convs >= 1",
+            ));
+        }
+        let side = 1 << self.blocks.len();
+        if self.input.height < side || self.input.width < side {
+            return Err(Error::config(
+                "blocks",
+                format!(
+                    "{} blocks halve {}x{} images below one pixel",
+                    self.blocks.len(),
+                    self.input.height,
+                    self.input.width
+                ),
+            ));
+        }
+        if self.dense == 0 {
+            return Err(Error::config("dense", "must be at least 1"));
+        }
+        self.blocks
+            .iter()
+            .try_for_each(|b| rate("blocks.dropout", b.dropout))?;
+        rate("dense_dropout", self.dense_dropout)
+    }
+
+    /// Features entering the dense layer.
+    fn flat_features(&self) -> usize {
+        let shrink = 1 << self.blocks.len();
+        let filters = self
+            .blocks
+            .last()
+            .map_or(self.input.channels, |b| b.filters);
+        filters * (self.input.height / shrink) * (self.input.width / shrink)
+    }
+
+    /// Builds the network with fresh weights on `device` (seed the device first for a
+    /// reproducible initialisation).
+    pub fn init(&self, device: &Device) -> Result<Cnn> {
+        self.validate()?;
+        let norm = |n| {
+            self.batch_norm
+                .then(|| BatchNormConfig::new(n).init(device))
+        };
+        let mut channels = self.input.channels;
+        let blocks = self
+            .blocks
+            .iter()
+            .map(|b| {
+                let mut convs = Vec::new();
+                let mut norms = Vec::new();
+                for _ in 0..b.convs {
+                    convs.push(
+                        Conv2dConfig::new([channels, b.filters], [3, 3])
+                            .with_padding(PaddingConfig2d::Same)
+                            .init(device),
+                    );
+                    norms.extend(norm(b.filters));
+                    channels = b.filters;
+                }
+                ConvBlock {
+                    convs,
+                    norms,
+                    pool: MaxPool2dConfig::new([2, 2]).init(),
+                    dropout: DropoutConfig::new(b.dropout).init(),
+                }
+            })
+            .collect();
+        Ok(Cnn {
+            blocks,
+            dense: LinearConfig::new(self.flat_features(), self.dense).init(device),
+            dense_norm: norm(self.dense),
+            dropout: DropoutConfig::new(self.dense_dropout).init(),
+            output: LinearConfig::new(self.dense, self.num_classes).init(device),
+            activation: Relu::new(),
+        })
+    }
+}
+
+/// A convolutional block: conv layers (each followed by ReLU and batch-norm), pooling, dropout.
+#[derive(Module, Debug)]
+pub struct ConvBlock {
+    convs: Vec<Conv2d>,
+    norms: Vec<BatchNorm>,
+    pool: MaxPool2d,
+    dropout: Dropout,
+}
+
+/// The network.
+#[derive(Module, Debug)]
+pub struct Cnn {
+    blocks: Vec<ConvBlock>,
+    /// The dense layer before the output.
+    pub dense: Linear,
+    /// The batch-norm after the dense layer.
+    pub dense_norm: Option<BatchNorm>,
+    dropout: Dropout,
+    /// The output layer (logits).
+    pub output: Linear,
+    activation: Relu,
+}
+
+impl Cnn {
+    /// Logits for a batch of scaled images `[batch, channels, height, width]`.
+    pub fn forward(&self, images: Tensor<4>) -> Tensor<2> {
+        let mut x = images;
+        for block in &self.blocks {
+            for (i, conv) in block.convs.iter().enumerate() {
+                x = self.activation.forward(conv.forward(x));
+                if let Some(norm) = block.norms.get(i) {
+                    x = norm.forward(x);
+                }
+            }
+            x = block.dropout.forward(block.pool.forward(x));
+        }
+        let mut x = self
+            .activation
+            .forward(self.dense.forward(x.flatten::<2>(1, 3)));
+        if let Some(norm) = &self.dense_norm {
+            x = norm.forward(x);
+        }
+        self.output.forward(self.dropout.forward(x))
+    }
+}
+
+/// A trained network with its architecture and class names: what a model file holds.
+#[derive(Debug, Clone)]
+pub struct Trained {
+    /// The network.
+    pub model: Cnn,
+    /// Its architecture.
+    pub config: ModelConfig,
+    /// The names of its output classes.
+    pub class_names: Vec<String>,
+}

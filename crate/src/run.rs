@@ -1,0 +1,212 @@
+//! A whole training run, from a serialisable config to a report: load the data, draw the seeded
+//! subsets, train, evaluate on the test split. The CLI and the browser both run exactly this.
+
+use std::ops::ControlFlow;
+
+use serde::{Deserialize, Serialize};
+
+use crate::backend::BackendKind;
+use crate::data::{DataSource, Dataset, DatasetKind, Split, SubsetSpec};
+use crate::error::{Error, Result};
+use crate::metrics::{self, Evaluation};
+use crate::model::{ModelConfig, Preset, Trained};
+use crate::train::{self, EpochSummary, Progress, TrainConfig};
+
+/// Everything that defines a training run. With the same seed and backend, the same numbers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RunConfig {
+    /// The dataset.
+    pub dataset: DatasetKind,
+    /// CIFAR-10 training batch files to read (1..=5); empty reads every batch present.
+    pub batches: Vec<usize>,
+    /// The training subset and its validation split.
+    pub train_subset: SubsetSpec,
+    /// The test subset (its `validation` must be 0); its `classes` are taken from `train_subset`.
+    pub test_per_class: Option<usize>,
+    /// The architecture preset.
+    pub preset: Preset,
+    /// Training settings.
+    pub train: TrainConfig,
+    /// The seed of every random choice.
+    pub seed: u64,
+    /// The backend.
+    pub backend: BackendKind,
+}
+
+impl Default for RunConfig {
+    fn default() -> Self {
+        Self {
+            dataset: DatasetKind::Cifar10,
+            batches: Vec::new(),
+            train_subset: SubsetSpec {
+                validation: 0.1,
+                ..SubsetSpec::default()
+            },
+            test_per_class: None,
+            preset: Preset::Lab,
+            train: TrainConfig::default(),
+            seed: 0,
+            backend: BackendKind::Flex,
+        }
+    }
+}
+
+/// The training and test images of a run.
+#[derive(Debug, Clone)]
+pub struct RunData {
+    /// Images to train on.
+    pub train: Dataset,
+    /// Held-out validation images.
+    pub validation: Dataset,
+    /// Test images.
+    pub test: Dataset,
+}
+
+impl RunConfig {
+    /// Checks every value before any work starts.
+    pub fn validate(&self) -> Result<()> {
+        self.train_subset.validate()?;
+        self.train.validate()?;
+        if !self.batches.is_empty() && self.dataset != DatasetKind::Cifar10 {
+            return Err(Error::config(
+                "batches",
+                "only CIFAR-10 has numbered batch files",
+            ));
+        }
+        if self.test_per_class == Some(0) {
+            return Err(Error::config("test_per_class", "must be at least 1"));
+        }
+        Ok(())
+    }
+
+    /// Loads the dataset from `source` and draws the run's subsets.
+    pub fn load(&self, source: &DataSource) -> Result<RunData> {
+        self.validate()?;
+        let files = source.open(self.dataset.layout())?;
+        let (train, test) = if self.dataset == DatasetKind::Cifar10 {
+            let batches = (!self.batches.is_empty()).then_some(self.batches.as_slice());
+            (
+                crate::data::cifar::load_cifar10(&files, Split::Train, batches)?,
+                crate::data::cifar::load_cifar10(&files, Split::Test, None)?,
+            )
+        } else {
+            (
+                self.dataset.load(source, Split::Train)?,
+                self.dataset.load(source, Split::Test)?,
+            )
+        };
+        self.subsets(&train, &test)
+    }
+
+    /// Draws the run's subsets from already loaded splits.
+    pub fn subsets(&self, train: &Dataset, test: &Dataset) -> Result<RunData> {
+        let drawn = self.train_subset.apply(train, self.seed, "subset/train")?;
+        let test_spec = SubsetSpec {
+            classes: self.train_subset.classes.clone(),
+            per_class: self.test_per_class,
+            validation: 0.0,
+        };
+        let test = test_spec.apply(test, self.seed, "subset/test")?.main;
+        Ok(RunData {
+            train: drawn.main,
+            validation: drawn.validation,
+            test,
+        })
+    }
+
+    /// The architecture for `data`.
+    pub fn model(&self, data: &Dataset) -> ModelConfig {
+        self.preset.config(data.shape, data.num_classes())
+    }
+}
+
+/// What a training run reports: enough to reproduce and to compare it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RunReport {
+    /// The crate version that ran it.
+    pub version: String,
+    /// The run's config (seed and backend included).
+    pub config: RunConfig,
+    /// The architecture trained.
+    pub model: ModelConfig,
+    /// The backend's description (adapter name for wgpu).
+    pub backend: String,
+    /// Training, validation and test image counts.
+    pub images: ImageCounts,
+    /// Per-epoch history.
+    pub history: Vec<EpochSummary>,
+    /// The epoch whose weights were kept.
+    pub best_epoch: usize,
+    /// Whether training was stopped early by the user.
+    pub cancelled: bool,
+    /// Test-set evaluation of the kept checkpoint.
+    pub test: Evaluation,
+    /// Class names, indexed by label.
+    pub class_names: Vec<String>,
+    /// Wall times in seconds.
+    pub timings: Timings,
+}
+
+/// Image counts of a run.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ImageCounts {
+    /// Training images.
+    pub train: usize,
+    /// Validation images.
+    pub validation: usize,
+    /// Test images.
+    pub test: usize,
+}
+
+/// Wall times of a run, in seconds.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Timings {
+    /// Training (validation included).
+    pub train: f64,
+    /// Test evaluation.
+    pub test: f64,
+}
+
+/// Trains and tests on `data` as `config` says, on `device`.
+pub async fn run(
+    config: &RunConfig,
+    data: &RunData,
+    device: &burn::prelude::Device,
+    observe: impl FnMut(&Progress) -> ControlFlow<()>,
+) -> Result<(Trained, RunReport)> {
+    let model = config.model(&data.train);
+    let outcome = train::train(
+        &model,
+        &config.train,
+        &data.train,
+        &data.validation,
+        device,
+        config.seed,
+        observe,
+    )
+    .await?;
+    let test_start = web_time::Instant::now();
+    let test = metrics::evaluate(&outcome.trained.model, &data.test, device).await?;
+    let report = RunReport {
+        version: crate::VERSION.to_string(),
+        config: config.clone(),
+        model,
+        backend: config.backend.name().to_string(),
+        images: ImageCounts {
+            train: data.train.len(),
+            validation: data.validation.len(),
+            test: data.test.len(),
+        },
+        history: outcome.history,
+        best_epoch: outcome.best_epoch,
+        cancelled: outcome.cancelled,
+        test,
+        class_names: data.train.class_names.clone(),
+        timings: Timings {
+            train: outcome.seconds,
+            test: test_start.elapsed().as_secs_f64(),
+        },
+    };
+    Ok((outcome.trained, report))
+}

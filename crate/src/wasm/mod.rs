@@ -1,0 +1,166 @@
+//! JavaScript bindings: a thin layer over the core for the lab's Web Worker. Configs and reports
+//! cross the boundary as JSON text of the core's own serde types; nothing is decided here.
+
+use std::cell::RefCell;
+use std::ops::ControlFlow;
+use std::rc::Rc;
+
+use burn::prelude::Device;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::future_to_promise;
+
+use crate::backend::BackendKind;
+use crate::data::{DataSource, Files};
+use crate::model::Trained;
+use crate::run::{RunConfig, RunData};
+
+/// Installs the panic hook so Rust panics reach the console with their message.
+#[wasm_bindgen(start)]
+pub fn start() {
+    console_error_panic_hook::set_once();
+}
+
+/// This build's version.
+#[wasm_bindgen]
+pub fn version() -> String {
+    crate::VERSION.to_string()
+}
+
+fn js_error(e: impl std::fmt::Display) -> JsValue {
+    JsError::new(&e.to_string()).into()
+}
+
+struct State {
+    backend: BackendKind,
+    device: Device,
+    files: Files,
+    config: Option<RunConfig>,
+    data: Option<Rc<RunData>>,
+    trained: Option<Trained>,
+}
+
+/// A lab session: one backend, the dataset files handed over, the loaded subsets and the model.
+#[wasm_bindgen]
+pub struct Lab {
+    state: Rc<RefCell<State>>,
+}
+
+#[wasm_bindgen]
+impl Lab {
+    /// Initialises `backend` ("flex" or "wgpu"); rejects with the reason when it is unusable.
+    pub async fn create(backend: String) -> Result<Lab, JsValue> {
+        let backend: BackendKind = backend.parse().map_err(js_error)?;
+        let device = backend.device().await.map_err(js_error)?;
+        Ok(Lab {
+            state: Rc::new(RefCell::new(State {
+                backend,
+                device,
+                files: Files::new(""),
+                config: None,
+                data: None,
+                trained: None,
+            })),
+        })
+    }
+
+    /// The backend's name.
+    pub fn backend(&self) -> String {
+        self.state.borrow().backend.name().to_string()
+    }
+
+    /// Hands over one dataset file (e.g. `cifar-10-batches-bin/data_batch_1.bin`).
+    #[wasm_bindgen(js_name = addFile)]
+    pub fn add_file(&self, name: String, bytes: Vec<u8>) {
+        self.state.borrow_mut().files.insert(name, bytes);
+    }
+
+    /// Hands over an official `.tar.gz` archive; its files join the others.
+    #[wasm_bindgen(js_name = addArchive)]
+    pub fn add_archive(&self, name: String, bytes: Vec<u8>) -> Result<u32, JsValue> {
+        let archive = Files::from_tar_gz(name, &bytes).map_err(js_error)?;
+        let count = archive.len() as u32;
+        self.state.borrow_mut().files.merge(archive);
+        Ok(count)
+    }
+
+    /// Loads the data a run config (JSON of [`RunConfig`]) asks for; returns the image counts
+    /// and class names as JSON.
+    pub fn load(&self, config_json: &str) -> Result<String, JsValue> {
+        let config: RunConfig =
+            serde_json::from_str(config_json).map_err(|e| js_error(format!("run config: {e}")))?;
+        let mut state = self.state.borrow_mut();
+        let data = config
+            .load(&DataSource::Files(state.files.clone()))
+            .map_err(js_error)?;
+        let summary = serde_json::json!({
+            "train": data.train.len(),
+            "validation": data.validation.len(),
+            "test": data.test.len(),
+            "classes": data.train.class_names,
+        });
+        state.config = Some(config);
+        state.data = Some(Rc::new(data));
+        Ok(summary.to_string())
+    }
+
+    /// Trains on the loaded data. `on_progress` gets each progress report as JSON and may return
+    /// `true` to stop. Resolves to the run report as JSON.
+    pub fn train(&self, on_progress: js_sys::Function) -> js_sys::Promise {
+        let state = self.state.clone();
+        future_to_promise(async move {
+            let (config, data, device) = {
+                let s = state.borrow();
+                let config = s
+                    .config
+                    .clone()
+                    .ok_or_else(|| js_error("no data loaded: call load() first"))?;
+                let data = s
+                    .data
+                    .clone()
+                    .ok_or_else(|| js_error("no data loaded: call load() first"))?;
+                (config, data, s.device.clone())
+            };
+            let observe = |p: &crate::train::Progress| {
+                let json = JsValue::from_str(&serde_json::to_string(p).unwrap_or_default());
+                match on_progress.call1(&JsValue::NULL, &json) {
+                    Ok(v) if v.is_truthy() => ControlFlow::Break(()),
+                    _ => ControlFlow::Continue(()),
+                }
+            };
+            let (trained, report) = crate::run::run(&config, &data, &device, observe)
+                .await
+                .map_err(js_error)?;
+            state.borrow_mut().trained = Some(trained);
+            Ok(JsValue::from_str(
+                &serde_json::to_string(&report).map_err(js_error)?,
+            ))
+        })
+    }
+
+    /// The trained model as model-file bytes (a `Uint8Array`).
+    #[wasm_bindgen(js_name = exportModel)]
+    pub fn export_model(&self) -> js_sys::Promise {
+        let state = self.state.clone();
+        future_to_promise(async move {
+            let trained = state
+                .borrow()
+                .trained
+                .clone()
+                .ok_or_else(|| js_error("no trained model to export"))?;
+            let bytes = trained.to_bytes().await.map_err(js_error)?;
+            Ok(js_sys::Uint8Array::from(bytes.as_slice()).into())
+        })
+    }
+
+    /// Loads model-file bytes; returns its architecture and classes as JSON. A file from another
+    /// format version is refused with the reason.
+    #[wasm_bindgen(js_name = importModel)]
+    pub fn import_model(&self, name: &str, bytes: Vec<u8>) -> Result<String, JsValue> {
+        let mut state = self.state.borrow_mut();
+        let trained = Trained::from_bytes(&bytes, &state.device, name).map_err(js_error)?;
+        let summary =
+            serde_json::json!({ "model": trained.config, "classes": trained.class_names });
+        state.trained = Some(trained);
+        Ok(summary.to_string())
+    }
+}

@@ -1,0 +1,68 @@
+//! The core compiled to WebAssembly, in headless Chromium (wasm-bindgen-test): the tutorial
+//! preset trains a few steps on flex and on WebGPU and its loss falls.
+#![cfg(target_arch = "wasm32")]
+
+mod common;
+
+use std::ops::ControlFlow;
+
+use overunlearn::backend::BackendKind;
+use overunlearn::model::Preset;
+use overunlearn::train::{self, Progress, TrainConfig};
+use wasm_bindgen_test::*;
+
+// Training is long synchronous work: run it in a worker, as the lab does.
+wasm_bindgen_test_configure!(run_in_dedicated_worker);
+
+async fn losses(backend: BackendKind) -> Vec<f64> {
+    let device = backend.device().await.expect("backend initialises");
+    let data = common::synthetic(4, 16, 32, 1);
+    let empty = data.select(&[]);
+    let model = Preset::Tutorial.config(data.shape, 4);
+    let config = TrainConfig {
+        epochs: 4,
+        batch_size: 16,
+        learning_rate: 3e-3,
+        patience: None,
+    };
+    let mut losses = Vec::new();
+    let outcome = train::train(&model, &config, &data, &empty, &device, 7, |p| {
+        if let Progress::Step(s) = p {
+            losses.push(s.loss);
+        }
+        ControlFlow::Continue(())
+    })
+    .await
+    .expect("training runs");
+    assert_eq!(outcome.history.len(), 4);
+    losses
+}
+
+fn assert_falls(backend: &str, losses: &[f64]) {
+    let first = losses[..2].iter().sum::<f64>() / 2.0;
+    let last = losses[losses.len() - 2..].iter().sum::<f64>() / 2.0;
+    web_sys_log(&format!(
+        "{backend}: loss {first:.3} -> {last:.3} over {} steps",
+        losses.len()
+    ));
+    assert!(
+        last < first * 0.8,
+        "{backend}: loss did not fall: {losses:?}"
+    );
+}
+
+fn web_sys_log(message: &str) {
+    wasm_bindgen_test::console_log!("{}", message);
+}
+
+#[wasm_bindgen_test]
+async fn tutorial_preset_trains_on_flex() {
+    let losses = losses(BackendKind::Flex).await;
+    assert_falls("flex", &losses);
+}
+
+#[wasm_bindgen_test]
+async fn tutorial_preset_trains_on_webgpu() {
+    let losses = losses(BackendKind::Wgpu).await;
+    assert_falls("webgpu", &losses);
+}

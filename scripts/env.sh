@@ -1,0 +1,62 @@
+# Sourced by the other scripts: installs what the project needs (idempotently) and sets the
+# environment. A persistent CARGO_TARGET_DIR outside the clone keeps builds incremental.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/overunlearn/target}"
+export CARGO_TERM_PROGRESS_WHEN=never
+# The data directory: a flag or OVERUNLEARN_DATA; the shared datasets beside the clone otherwise.
+if [ -z "${OVERUNLEARN_DATA:-}" ]; then
+  if [ -d "$ROOT/../shared/datasets" ]; then
+    OVERUNLEARN_DATA="$(cd "$ROOT/../shared/datasets" && pwd)"
+  else
+    OVERUNLEARN_DATA="$ROOT/data"
+  fi
+fi
+export OVERUNLEARN_DATA
+export CHROMEDRIVER="${CHROMEDRIVER:-/usr/bin/chromedriver}"
+export WASM_BINDGEN_TEST_TIMEOUT="${WASM_BINDGEN_TEST_TIMEOUT:-900}"
+
+step() { printf '\n==> %s\n' "$*" >&2; }
+
+# The Rust wasm target.
+ensure_wasm_target() {
+  rustup target list --installed | grep -qx wasm32-unknown-unknown ||
+    rustup target add wasm32-unknown-unknown
+}
+
+# wasm-bindgen's CLI at exactly the version in Cargo.lock (without --locked: see TOOLCHAIN.md).
+ensure_wasm_bindgen() {
+  local want
+  want="$(grep -A1 '^name = "wasm-bindgen"$' "$ROOT/Cargo.lock" | sed -n 's/^version = "\(.*\)"/\1/p')"
+  if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$want" ]; then
+    step "installing wasm-bindgen-cli $want"
+    cargo install wasm-bindgen-cli --version "$want" --force
+  fi
+}
+
+# Debian's Chromium and ChromeDriver for the browser tests.
+ensure_chromium() {
+  if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
+    step "installing chromium and chromium-driver"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver
+  fi
+}
+
+# The release CLI.
+build_cli() {
+  step "building the CLI (release)"
+  (cd "$ROOT" && cargo build --release --bin overunlearn)
+  OVERUNLEARN="$CARGO_TARGET_DIR/release/overunlearn"
+}
+
+# The wasm core and its bindings in pkg/.
+build_pkg() {
+  ensure_wasm_target
+  ensure_wasm_bindgen
+  step "building the wasm core (profile wasm) and pkg/"
+  (cd "$ROOT" && cargo build --lib --target wasm32-unknown-unknown --profile wasm)
+  wasm-bindgen --target web --out-dir "$ROOT/pkg" \
+    "$CARGO_TARGET_DIR/wasm32-unknown-unknown/wasm/overunlearn.wasm"
+}

@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# End-to-end checks of the native CLI on the real CIFAR-10 files in $OVERUNLEARN_DATA.
+# Usage: tests/cli.sh path/to/overunlearn
+set -uo pipefail
+BIN="$1"
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+WORK="$(mktemp -d)"
+trap 'rm -rf "$WORK"' EXIT
+passed=0
+failed=0
+check() { # name, then a command that must succeed
+  local name="$1"
+  shift
+  if "$@"; then
+    passed=$((passed + 1))
+    echo "ok: $name"
+  else
+    failed=$((failed + 1))
+    echo "FAILED: $name"
+  fi
+}
+fails_with() { # expected message, then a command that must fail with it on stderr
+  local want="$1"
+  shift
+  local out
+  if out="$("$@" 2>&1)"; then
+    echo "  expected failure, got success"
+    return 1
+  fi
+  grep -qF -- "$want" <<<"$out" || {
+    echo "  output: $out"
+    return 1
+  }
+}
+train() { # output report path, then extra flags
+  local out="$1"
+  shift
+  "$BIN" train --dataset cifar10 --batches 1 --preset tutorial --per-class 60 --test-per-class 30 \
+    --epochs 2 --seed 11 --json "$@" >"$out" 2>>"$WORK/train.log"
+}
+
+check "train --json writes a report and a model" train "$WORK/a.json" --out "$WORK/model.bin"
+check "the report records config, seed, backend, version, accuracies and timings" \
+  python3 "$HERE/cli_report.py" check "$WORK/a.json"
+check "the same config and seed reproduce the same numbers" train "$WORK/b.json"
+check "  (compared)" python3 "$HERE/cli_report.py" same "$WORK/a.json" "$WORK/b.json"
+check "eval reads the saved model back with the same test accuracy" bash -c \
+  "'$BIN' eval --dataset cifar10 --model '$WORK/model.bin' --test-per-class 30 --seed 11 --json >'$WORK/eval.json'"
+check "  (compared)" python3 "$HERE/cli_report.py" eval "$WORK/a.json" "$WORK/eval.json"
+head -c 100 "$WORK/model.bin" >"$WORK/cut.bin"
+check "a truncated model file is refused" fails_with "cut.bin: truncated" "$BIN" eval --model "$WORK/cut.bin"
+check "a NaN learning rate is refused" fails_with "invalid learning_rate: NaN" \
+  "$BIN" train --lr NaN --epochs 1 --per-class 1
+check "a wrong data directory is named" fails_with "/no/such/dir: data directory does not exist" \
+  "$BIN" train --data /no/such/dir --epochs 1
+echo "cli: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
