@@ -49,6 +49,10 @@ check "eval reads the saved model back with the same test accuracy" bash -c \
 check "  (compared)" python3 "$HERE/cli_report.py" eval "$WORK/a.json" "$WORK/eval.json"
 head -c 100 "$WORK/model.bin" >"$WORK/cut.bin"
 check "a truncated model file is refused" fails_with "cut.bin: truncated" "$BIN" eval --model "$WORK/cut.bin"
+"$BIN" train --dataset cifar100 --preset tutorial --per-class 3 --test-per-class 1 --epochs 1 \
+  --out "$WORK/c100.bin" >/dev/null 2>>"$WORK/train.log"
+check "a model for another dataset is refused by eval" fails_with "c100.bin: was trained on 32x32 images of classes" \
+  "$BIN" eval --dataset cifar10 --model "$WORK/c100.bin"
 check "a NaN learning rate is refused" fails_with "invalid learning_rate: NaN" \
   "$BIN" train --lr NaN --epochs 1 --per-class 1
 check "a wrong data directory is named" fails_with "/no/such/dir: data directory does not exist" \

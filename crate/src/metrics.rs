@@ -25,7 +25,9 @@ pub struct Evaluation {
     pub per_class: Vec<f64>,
     /// `confusion[true][predicted]` image counts.
     pub confusion: Vec<Vec<u32>>,
-    /// The predicted class of every image, in dataset order.
+    /// The predicted class of every image, in dataset order (not serialised: the confusion
+    /// matrix summarises it).
+    #[serde(skip)]
     pub predictions: Vec<u16>,
 }
 

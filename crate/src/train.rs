@@ -10,6 +10,7 @@ use std::ops::ControlFlow;
 use burn::nn::loss::CrossEntropyLoss;
 use burn::optim::{AdamConfig, GradientsParams};
 use burn::prelude::*;
+use rand::Rng as _;
 use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
 use web_time::Instant;
@@ -32,6 +33,9 @@ pub struct TrainConfig {
     pub learning_rate: f64,
     /// Stop after this many epochs without a better validation loss (`None`: never).
     pub patience: Option<usize>,
+    /// Mirror each training image left-right with probability 1/2 (seeded). The paper trains
+    /// without augmentation.
+    pub augment: bool,
 }
 
 impl Default for TrainConfig {
@@ -42,6 +46,7 @@ impl Default for TrainConfig {
             batch_size: 64,
             learning_rate: 1e-3,
             patience: None,
+            augment: false,
         }
     }
 }
@@ -162,6 +167,7 @@ pub async fn train(
     let loss_fn = CrossEntropyLoss::new(None, &ad_device);
     let mut order: Vec<usize> = (0..train.len()).collect();
     let mut shuffle = rng::stream(seed, "train/shuffle");
+    let mut augment = rng::stream(seed, "train/augment");
     let steps = train.len().div_ceil(config.batch_size);
     let keep = |net: &crate::model::Cnn| Trained {
         model: net.valid(),
@@ -178,7 +184,12 @@ pub async fn train(
         order.shuffle(&mut shuffle);
         let (mut loss_sum, mut correct, mut seen) = (0.0, 0.0, 0usize);
         for (step, batch) in order.chunks(config.batch_size).enumerate() {
-            let images = input::images(train, batch, &ad_device);
+            let flips: Vec<bool> = if config.augment {
+                batch.iter().map(|_| augment.random_bool(0.5)).collect()
+            } else {
+                Vec::new()
+            };
+            let images = input::images_flipped(train, batch, &flips, &ad_device);
             let targets = input::labels(train, batch, &ad_device);
             let logits = net.forward(images);
             let loss = loss_fn.forward(logits.clone(), targets.clone());

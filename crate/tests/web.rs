@@ -23,7 +23,7 @@ async fn losses(backend: BackendKind) -> Vec<f64> {
         epochs: 4,
         batch_size: 16,
         learning_rate: 3e-3,
-        patience: None,
+        ..TrainConfig::default()
     };
     let mut losses = Vec::new();
     let outcome = train::train(&model, &config, &data, &empty, &device, 7, |p| {
@@ -49,10 +49,6 @@ fn assert_falls(backend: &str, losses: &[f64]) {
         last < first * 0.8,
         "{backend}: loss did not fall: {losses:?}"
     );
-}
-
-fn web_sys_log(message: &str) {
-    wasm_bindgen_test::console_log!("{}", message);
 }
 
 #[wasm_bindgen_test]

@@ -49,6 +49,9 @@ pub struct TrainArgs {
     /// Stop after this many epochs without a better validation loss.
     #[arg(long)]
     patience: Option<usize>,
+    /// Mirror training images left-right at random (seeded); the paper does not.
+    #[arg(long)]
+    augment: bool,
     /// The seed of every random choice.
     #[arg(long, default_value_t = 0)]
     seed: u64,
@@ -74,6 +77,7 @@ impl TrainArgs {
                 batch_size: self.batch_size,
                 learning_rate: self.lr,
                 patience: self.patience,
+                augment: self.augment,
             },
             seed: self.seed,
             backend: self.run.backend,

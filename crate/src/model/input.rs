@@ -11,10 +11,27 @@ pub fn scale(pixel: u8) -> f32 {
 
 /// The images at `indices` as a `[n, channels, height, width]` tensor of scaled values.
 pub fn images(dataset: &Dataset, indices: &[usize], device: &Device) -> Tensor<4> {
+    images_flipped(dataset, indices, &[], device)
+}
+
+/// Like [`images`], mirroring image `k` left-right where `flips[k]` is true (missing: false).
+pub fn images_flipped(
+    dataset: &Dataset,
+    indices: &[usize],
+    flips: &[bool],
+    device: &Device,
+) -> Tensor<4> {
     let s = dataset.shape;
     let mut values = Vec::with_capacity(indices.len() * s.len());
-    for &i in indices {
-        values.extend(dataset.image(i).iter().map(|&p| scale(p)));
+    for (k, &i) in indices.iter().enumerate() {
+        let image = dataset.image(i);
+        if flips.get(k).copied().unwrap_or(false) {
+            for row in image.chunks_exact(s.width) {
+                values.extend(row.iter().rev().map(|&p| scale(p)));
+            }
+        } else {
+            values.extend(image.iter().map(|&p| scale(p)));
+        }
     }
     Tensor::from_data(
         TensorData::new(values, [indices.len(), s.channels, s.height, s.width]),
