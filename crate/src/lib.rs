@@ -8,6 +8,7 @@
 //! - [`model`]: the VGG-style network, its presets, input scaling and model files;
 //! - [`train`]: the training loop with progress and cancellation;
 //! - [`metrics`]: accuracy, per-class accuracy, confusion matrices, class probabilities;
+//! - [`unlearn`]: the unlearning service's methods (first-order, fine-tuning, gradient ascent);
 //! - [`run`]: a whole training run from a serialisable config to a report;
 //! - [`backend`]: picking flex or wgpu at run time;
 //! - `wasm` (wasm32 only): the JavaScript bindings.
@@ -20,6 +21,7 @@ pub mod model;
 pub mod rng;
 pub mod run;
 pub mod train;
+pub mod unlearn;
 #[cfg(target_arch = "wasm32")]
 pub mod wasm;
 

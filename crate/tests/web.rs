@@ -41,10 +41,10 @@ async fn losses(backend: BackendKind) -> Vec<f64> {
 fn assert_falls(backend: &str, losses: &[f64]) {
     let first = losses[..2].iter().sum::<f64>() / 2.0;
     let last = losses[losses.len() - 2..].iter().sum::<f64>() / 2.0;
-    web_sys_log(&format!(
+    console_log!(
         "{backend}: loss {first:.3} -> {last:.3} over {} steps",
         losses.len()
-    ));
+    );
     assert!(
         last < first * 0.8,
         "{backend}: loss did not fall: {losses:?}"

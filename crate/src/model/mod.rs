@@ -6,6 +6,7 @@
 pub mod file;
 pub mod input;
 
+use burn::module::{Flag, ModuleMapper, Param};
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
 use burn::nn::{
@@ -265,6 +266,29 @@ impl Cnn {
             x = norm.forward(x);
         }
         self.output.forward(self.dropout.forward(x))
+    }
+}
+
+impl Cnn {
+    /// This network on `device`'s autodiff variant, with gradients for every parameter but in
+    /// inference mode: batch-norm uses its running statistics and dropout is off. This is the
+    /// function the unlearning updates and white-box attacks differentiate.
+    pub fn differentiable(&self, device: &Device) -> Cnn {
+        struct InferenceFlags;
+        impl ModuleMapper for InferenceFlags {
+            fn map_flag(&mut self, flag: Param<Flag>) -> Param<Flag> {
+                flag.with_value(false)
+            }
+        }
+        self.clone()
+            .train()
+            .fork(&device.clone().autodiff())
+            .map(&mut InferenceFlags)
+    }
+
+    /// The layers the paper's first-order unlearning updates: dense, its batch-norm, output.
+    pub fn last_layers(&self) -> (&Linear, Option<&BatchNorm>, &Linear) {
+        (&self.dense, self.dense_norm.as_ref(), &self.output)
     }
 }
 

@@ -1,0 +1,267 @@
+//! The first-order update (Warnecke et al., NDSS 2023), the unlearning method the paper attacks:
+//!
+//! theta_u = theta - tau * ( sum_i grad L(z~_i, theta) - sum_i grad L(z_i, theta) )
+//!
+//! with z_i the submitted samples and z~_i their replacements. The gradients are summed, so only
+//! tau times the request's size matters, and a tau that suits one model wrecks another: the
+//! service therefore [calibrates](calibrate) tau on its own model, as a real service would.
+
+use burn::optim::{GradientsParams, SgdConfig};
+use burn::prelude::*;
+use rand::Rng as _;
+use serde::{Deserialize, Serialize};
+
+use super::{param_ids, summed_loss_grads};
+use crate::data::Dataset;
+use crate::error::{Error, Result};
+use crate::metrics;
+use crate::model::Cnn;
+use crate::rng;
+
+/// What replaces each forgotten sample in the update's first term.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Replacement {
+    /// A uniform-noise image with the same label (the reference code's choice).
+    #[default]
+    Noise,
+    /// An all-black image with the same label.
+    Black,
+    /// An all-white image with the same label.
+    White,
+    /// The same image with a random other label.
+    RandomLabel,
+}
+
+/// Which parameters the update changes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Layers {
+    /// Dense, its batch-norm and the output layer (the reference code's choice).
+    #[default]
+    Last,
+    /// Every layer.
+    All,
+}
+
+/// How the service picks tau.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Tau {
+    /// A fixed tau (the paper's: 2e-4).
+    Fixed(f64),
+    /// The largest tau for which a normal request of `request_fraction` of a class costs at most
+    /// `budget` of validation accuracy; found once, then kept for every request.
+    Calibrated {
+        /// The probe request's size, as a fraction of one class's training images.
+        request_fraction: f64,
+        /// The accuracy the probe may cost (0.02 = 2 points).
+        budget: f64,
+    },
+}
+
+/// The first-order method's parameters.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct FirstOrderConfig {
+    /// The step size, fixed or calibrated.
+    pub tau: Tau,
+    /// Update steps (the gradients are recomputed at each step).
+    pub steps: usize,
+    /// What replaces the forgotten samples.
+    pub replacement: Replacement,
+    /// Which layers are updated.
+    pub layers: Layers,
+}
+
+impl Default for FirstOrderConfig {
+    fn default() -> Self {
+        Self {
+            tau: Tau::Calibrated {
+                request_fraction: 0.1,
+                budget: 0.02,
+            },
+            steps: 1,
+            replacement: Replacement::Noise,
+            layers: Layers::Last,
+        }
+    }
+}
+
+impl FirstOrderConfig {
+    /// Checks the values.
+    pub fn validate(&self) -> Result<()> {
+        if self.steps == 0 {
+            return Err(Error::config("steps", "must be at least 1"));
+        }
+        match self.tau {
+            Tau::Fixed(t) if !t.is_finite() || t <= 0.0 => Err(Error::config(
+                "tau",
+                format!("{t} is not a finite positive number"),
+            )),
+            Tau::Calibrated {
+                request_fraction,
+                budget,
+            } if !(request_fraction > 0.0 && request_fraction <= 1.0)
+                || !(budget > 0.0 && budget < 1.0) =>
+            {
+                Err(Error::config(
+                    "tau",
+                    format!(
+                        "calibration needs a request fraction in (0, 1] and a budget in (0, 1), \
+                         not {request_fraction} and {budget}"
+                    ),
+                ))
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+/// The replacements z~ of `request`'s samples, drawn from the stream of `seed`.
+pub fn replacements(request: &Dataset, replacement: Replacement, seed: u64) -> Dataset {
+    let mut rng = rng::stream(seed, "unlearn/replacement");
+    let mut out = request.clone();
+    match replacement {
+        Replacement::Noise => out.images.iter_mut().for_each(|p| *p = rng.random()),
+        Replacement::Black => out.images.fill(0),
+        Replacement::White => out.images.fill(255),
+        Replacement::RandomLabel => {
+            let classes = request.num_classes() as u16;
+            for label in &mut out.labels {
+                let other = rng.random_range(1..classes);
+                *label = (*label + other) % classes;
+            }
+        }
+    }
+    out
+}
+
+/// Applies the update with step size `tau` to `model` (a plain, inference model) and returns
+/// the unlearned model. The gradients are taken in inference mode.
+pub async fn update(
+    model: &Cnn,
+    request: &Dataset,
+    config: &FirstOrderConfig,
+    tau: f64,
+    seed: u64,
+) -> Result<Cnn> {
+    config.validate()?;
+    if !tau.is_finite() || tau <= 0.0 {
+        return Err(Error::config(
+            "tau",
+            format!("{tau} is not a finite positive number"),
+        ));
+    }
+    let device = model
+        .devices()
+        .into_iter()
+        .next()
+        .expect("the model has a device");
+    let replaced = replacements(request, config.replacement, seed);
+    let mut net = model.differentiable(&device);
+    let mut sgd = SgdConfig::new().init();
+    for _ in 0..config.steps {
+        let ids = match config.layers {
+            Layers::All => param_ids(&net),
+            Layers::Last => {
+                let (dense, norm, output) = net.last_layers();
+                let mut ids = param_ids(dense);
+                ids.extend(norm.map(param_ids).unwrap_or_default());
+                ids.extend(param_ids(output));
+                ids
+            }
+        };
+        let mut grads = GradientsParams::new();
+        summed_loss_grads(&net, &replaced, &ids, 1.0, &mut grads)?;
+        summed_loss_grads(&net, request, &ids, -1.0, &mut grads)?;
+        net = sgd.step(tau, net, grads);
+    }
+    Ok(net.valid())
+}
+
+/// The outcome of calibrating tau.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Calibration {
+    /// The chosen tau.
+    pub tau: f64,
+    /// Validation accuracy before any unlearning.
+    pub accuracy_before: f64,
+    /// Validation accuracy after the probe request at the chosen tau.
+    pub accuracy_after: f64,
+    /// Every (tau, validation accuracy) tried, in order.
+    pub tried: Vec<(f64, f64)>,
+}
+
+/// Finds the largest tau (to within 10%) for which unlearning `probe` (a normal request) costs at
+/// most `budget` of accuracy on `validation`, starting from the paper's 2e-4.
+pub async fn calibrate(
+    model: &Cnn,
+    probe: &Dataset,
+    validation: &Dataset,
+    config: &FirstOrderConfig,
+    budget: f64,
+    seed: u64,
+) -> Result<Calibration> {
+    let device = model
+        .devices()
+        .into_iter()
+        .next()
+        .expect("the model has a device");
+    let before = metrics::evaluate(model, validation, &device)
+        .await?
+        .accuracy;
+    let mut tried = Vec::new();
+    let cost = async |tau: f64, tried: &mut Vec<(f64, f64)>| -> Result<f64> {
+        let unlearned = update(model, probe, config, tau, seed).await?;
+        let after = metrics::evaluate(&unlearned, validation, &device)
+            .await?
+            .accuracy;
+        tried.push((tau, after));
+        Ok(after)
+    };
+    let fits = |after: f64| before - after <= budget;
+    // Bracket: `good` fits the budget, `bad` does not.
+    let (mut good, mut bad) = (None, None);
+    let mut tau = 2e-4;
+    for _ in 0..40 {
+        if fits(cost(tau, &mut tried).await?) {
+            good = Some(tau);
+            if bad.is_some() {
+                break;
+            }
+            tau *= 8.0;
+        } else {
+            bad = Some(tau);
+            if good.is_some() {
+                break;
+            }
+            tau /= 8.0;
+        }
+    }
+    let (Some(mut lo), Some(mut hi)) = (good, bad) else {
+        return Err(Error::config(
+            "tau",
+            format!("no tau between 1e-40 and 1e30 fits a budget of {budget}: tried {tried:?}"),
+        ));
+    };
+    while hi / lo > 1.1 {
+        let mid = (lo * hi).sqrt();
+        if fits(cost(mid, &mut tried).await?) {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    let after = tried
+        .iter()
+        .find(|(t, _)| *t == lo)
+        .map(|&(_, a)| a)
+        .expect("lo was tried");
+    Ok(Calibration {
+        tau: lo,
+        accuracy_before: before,
+        accuracy_after: after,
+        tried,
+    })
+}

@@ -1,0 +1,86 @@
+//! The unlearning service: methods that remove a request's samples from a trained model.
+//!
+//! - [`first_order`]: the first-order update of Warnecke et al. (the paper's main target), with
+//!   the service's own calibration of its step size tau;
+//! - [`finetune`]: fine-tuning on the request with random labels, and gradient ascent.
+
+pub mod finetune;
+pub mod first_order;
+
+use burn::module::{ModuleVisitor, Param, ParamId};
+use burn::optim::GradientsParams;
+use burn::prelude::*;
+
+use crate::data::Dataset;
+use crate::error::Result;
+use crate::metrics::EVAL_BATCH;
+use crate::model::{Cnn, input};
+
+/// The summed cross-entropy of `dataset`'s images under their labels, differentiated with respect
+/// to `net`'s parameters (the `ids` among them), in chunks so memory stays bounded. `net` must be
+/// on an autodiff device (see [`Cnn::differentiable`]).
+pub(crate) fn summed_loss_grads(
+    net: &Cnn,
+    dataset: &Dataset,
+    ids: &[ParamId],
+    sign: f32,
+    total: &mut GradientsParams,
+) -> Result<()> {
+    let device = net
+        .devices()
+        .into_iter()
+        .next()
+        .expect("the model has a device");
+    let indices: Vec<usize> = (0..dataset.len()).collect();
+    for chunk in indices.chunks(EVAL_BATCH) {
+        let logits = net.forward(input::images(dataset, chunk, &device));
+        let targets = input::labels(dataset, chunk, &device);
+        let loss = summed_cross_entropy(logits, targets).mul_scalar(sign);
+        let mut grads = loss.backward();
+        let chunk_grads = GradientsParams::from_params(&mut grads, net, ids);
+        accumulate(total, chunk_grads, net);
+    }
+    Ok(())
+}
+
+/// The sum over the batch of the cross-entropy of `logits` against `targets`.
+pub fn summed_cross_entropy(logits: Tensor<2>, targets: Tensor<1, Int>) -> Tensor<1> {
+    let log_probs = burn::tensor::activation::log_softmax(logits, 1);
+    log_probs.gather(1, targets.unsqueeze_dim(1)).sum().neg()
+}
+
+/// Adds `part`'s gradients into `total`, parameter by parameter.
+fn accumulate(total: &mut GradientsParams, mut part: GradientsParams, net: &Cnn) {
+    struct Merge<'a> {
+        total: &'a mut GradientsParams,
+        part: &'a mut GradientsParams,
+    }
+    impl ModuleVisitor for Merge<'_> {
+        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+            if let Some(g) = self.part.remove::<D>(param.id) {
+                let sum = match self.total.remove::<D>(param.id) {
+                    Some(t) => t + g,
+                    None => g,
+                };
+                self.total.register(param.id, sum);
+            }
+        }
+    }
+    net.visit(&mut Merge {
+        total,
+        part: &mut part,
+    });
+}
+
+/// The ids of every float parameter of `module`.
+pub(crate) fn param_ids<M: Module>(module: &M) -> Vec<ParamId> {
+    struct Ids(Vec<ParamId>);
+    impl ModuleVisitor for Ids {
+        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+            self.0.push(param.id);
+        }
+    }
+    let mut ids = Ids(Vec::new());
+    module.visit(&mut ids);
+    ids.0
+}

@@ -1,0 +1,273 @@
+//! The unlearning methods against independent computations.
+
+mod common;
+
+use burn::prelude::*;
+use overunlearn::data::{Dataset, ImageShape};
+use overunlearn::metrics;
+use overunlearn::model::file::parse;
+use overunlearn::model::{BlockConfig, ModelConfig, Trained};
+use overunlearn::unlearn::finetune::{self, SgdSettings};
+use overunlearn::unlearn::first_order::{self, FirstOrderConfig, Layers, Replacement, Tau};
+
+fn tiny_config() -> ModelConfig {
+    ModelConfig {
+        input: ImageShape {
+            channels: 3,
+            height: 4,
+            width: 4,
+        },
+        num_classes: 3,
+        blocks: vec![BlockConfig {
+            filters: 2,
+            convs: 1,
+            dropout: 0.0,
+        }],
+        batch_norm: true,
+        dense: 4,
+        dense_dropout: 0.0,
+    }
+}
+
+fn tiny(seed: u64) -> Trained {
+    let device = Device::flex();
+    device.seed(seed);
+    let config = tiny_config();
+    Trained {
+        model: config.init(&device).unwrap(),
+        config,
+        class_names: vec!["a".into(), "b".into(), "c".into()],
+    }
+}
+
+fn block<T>(f: impl std::future::Future<Output = T>) -> T {
+    pollster::block_on(f)
+}
+
+/// The model's flat parameter values with each value's tensor path.
+fn values(model: &Trained) -> (Vec<String>, Vec<f32>, Vec<u8>) {
+    let bytes = block(model.to_bytes()).unwrap();
+    let (header, values) = parse(&bytes, "x").unwrap();
+    let paths = header
+        .tensors
+        .iter()
+        .flat_map(|t| std::iter::repeat_n(t.path.clone(), t.shape.iter().product()))
+        .collect();
+    (paths, values, bytes)
+}
+
+/// The model with value `k` moved by `delta`.
+fn nudged(bytes: &[u8], k: usize, delta: f32) -> Trained {
+    let mut bytes = bytes.to_vec();
+    let header_end = 16 + u32::from_le_bytes(bytes[12..16].try_into().unwrap()) as usize;
+    let at = header_end + 4 * k;
+    let v = f32::from_le_bytes(bytes[at..at + 4].try_into().unwrap()) + delta;
+    bytes[at..at + 4].copy_from_slice(&v.to_le_bytes());
+    Trained::from_bytes(&bytes, &Device::flex(), "nudged").unwrap()
+}
+
+/// Summed cross-entropy of `data` under `model`, computed by plain inference.
+fn summed_loss(model: &Trained, data: &Dataset) -> f64 {
+    let eval = block(metrics::evaluate(&model.model, data, &Device::flex())).unwrap();
+    eval.loss * eval.count as f64
+}
+
+/// G(theta) = sum L(z~) - sum L(z): the function whose gradient the update follows.
+fn objective(model: &Trained, request: &Dataset, replaced: &Dataset) -> f64 {
+    summed_loss(model, replaced) - summed_loss(model, request)
+}
+
+fn check_first_order(layers: Layers, sampled: &[&str]) {
+    let model = tiny(3);
+    let request = common::synthetic(3, 2, 4, 8);
+    let config = FirstOrderConfig {
+        tau: Tau::Fixed(1.0),
+        steps: 1,
+        replacement: Replacement::Black,
+        layers,
+    };
+    let tau = 0.5;
+    let updated = Trained {
+        model: block(first_order::update(&model.model, &request, &config, tau, 0)).unwrap(),
+        ..model.clone()
+    };
+    let replaced = first_order::replacements(&request, Replacement::Black, 0);
+    assert!(replaced.images.iter().all(|&p| p == 0) && replaced.labels == request.labels);
+    let (paths, before, bytes) = values(&model);
+    let (_, after, _) = values(&updated);
+    let updatable = |p: &str| {
+        !p.contains("running")
+            && (layers == Layers::All
+                || ["dense.", "dense_norm.", "output."]
+                    .iter()
+                    .any(|l| p.starts_with(l)))
+    };
+    let mut checked = 0;
+    for k in 0..before.len() {
+        let moved = after[k] - before[k];
+        if !updatable(&paths[k]) {
+            assert_eq!(moved, 0.0, "{} must not move", paths[k]);
+            continue;
+        }
+        if !sampled.iter().any(|s| paths[k].starts_with(s)) || k % 3 != 0 {
+            continue;
+        }
+        let h = 2e-3;
+        let fd = (objective(&nudged(&bytes, k, h), &request, &replaced)
+            - objective(&nudged(&bytes, k, -h), &request, &replaced))
+            / (2.0 * f64::from(h));
+        let expected = -tau * fd;
+        assert!(
+            (f64::from(moved) - expected).abs() < 2e-3 + 0.02 * expected.abs(),
+            "{} [{k}]: update moved it by {moved}, finite differences say {expected}",
+            paths[k]
+        );
+        checked += 1;
+    }
+    assert!(checked >= 6, "only {checked} values checked");
+}
+
+#[test]
+fn first_order_update_of_the_last_layers_matches_finite_differences() {
+    check_first_order(
+        Layers::Last,
+        &["output.", "dense.", "dense_norm.gamma", "dense_norm.beta"],
+    );
+}
+
+#[test]
+fn first_order_update_of_all_layers_matches_finite_differences() {
+    check_first_order(
+        Layers::All,
+        &["blocks.0.convs", "blocks.0.norms", "output."],
+    );
+}
+
+#[test]
+fn replacements_follow_their_kind_and_seed() {
+    let request = common::synthetic(3, 4, 4, 1);
+    let noise = first_order::replacements(&request, Replacement::Noise, 5);
+    assert_eq!(
+        noise,
+        first_order::replacements(&request, Replacement::Noise, 5)
+    );
+    assert_ne!(
+        noise.images,
+        first_order::replacements(&request, Replacement::Noise, 6).images
+    );
+    assert_eq!(noise.labels, request.labels);
+    let white = first_order::replacements(&request, Replacement::White, 0);
+    assert!(white.images.iter().all(|&p| p == 255));
+    let relabelled = first_order::replacements(&request, Replacement::RandomLabel, 0);
+    assert_eq!(relabelled.images, request.images);
+    assert!(
+        relabelled
+            .labels
+            .iter()
+            .zip(&request.labels)
+            .all(|(a, b)| a != b && *a < 3)
+    );
+}
+
+fn trained_on_synthetic() -> (Trained, Dataset, Dataset) {
+    let train = common::synthetic(3, 40, 4, 2);
+    let val = common::synthetic(3, 20, 4, 3);
+    let config = overunlearn::train::TrainConfig {
+        epochs: 3,
+        batch_size: 16,
+        ..Default::default()
+    };
+    let outcome = block(overunlearn::train::train(
+        &tiny_config(),
+        &config,
+        &train,
+        &val,
+        &Device::flex(),
+        1,
+        |_| std::ops::ControlFlow::Continue(()),
+    ))
+    .unwrap();
+    (outcome.trained, train, val)
+}
+
+#[test]
+fn calibration_finds_the_largest_tau_within_the_budget() {
+    let (model, train, val) = trained_on_synthetic();
+    let probe = train.select(&(0..12).collect::<Vec<_>>());
+    let config = FirstOrderConfig::default();
+    let budget = 0.05;
+    let c = block(first_order::calibrate(
+        &model.model,
+        &probe,
+        &val,
+        &config,
+        budget,
+        0,
+    ))
+    .unwrap();
+    assert!(c.accuracy_before - c.accuracy_after <= budget, "{c:?}");
+    let over = c
+        .tried
+        .iter()
+        .any(|&(t, acc)| t > c.tau && t <= c.tau * 1.1 + 1e-12 && c.accuracy_before - acc > budget);
+    assert!(
+        over,
+        "a tau just above {} must break the budget: {:?}",
+        c.tau, c.tried
+    );
+}
+
+#[test]
+fn fine_tuning_and_gradient_ascent_move_every_layer_and_raise_the_request_loss() {
+    let (model, train, _) = trained_on_synthetic();
+    let request = train.select(&(0..30).collect::<Vec<_>>());
+    let settings = SgdSettings {
+        learning_rate: 0.05,
+        epochs: 5,
+        batch_size: 8,
+    };
+    let (paths, before, _) = values(&model);
+    let loss_before = summed_loss(&model, &request);
+    for (name, out) in [
+        (
+            "random labels",
+            block(finetune::random_labels(
+                &model.model,
+                &request,
+                &settings,
+                0,
+            ))
+            .unwrap(),
+        ),
+        (
+            "gradient ascent",
+            block(finetune::gradient_ascent(
+                &model.model,
+                &request,
+                &settings,
+                0,
+            ))
+            .unwrap(),
+        ),
+    ] {
+        let out = Trained {
+            model: out,
+            ..model.clone()
+        };
+        let (_, after, _) = values(&out);
+        for tensor in [
+            "blocks.0.convs.0.weight",
+            "dense.weight",
+            "output.weight",
+            "output.bias",
+        ] {
+            let moved = (0..before.len()).any(|k| paths[k] == tensor && before[k] != after[k]);
+            assert!(moved, "{name}: {tensor} did not move");
+        }
+        let loss_after = summed_loss(&out, &request);
+        assert!(
+            loss_after > loss_before,
+            "{name}: request loss {loss_before} -> {loss_after}"
+        );
+    }
+}
