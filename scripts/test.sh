@@ -14,7 +14,7 @@ cargo fmt --all --check
 
 step "cargo clippy (native and wasm32) -D warnings"
 cargo clippy --release --all-targets -- -D warnings
-cargo clippy --profile wasm --target wasm32-unknown-unknown --lib --tests -- -D warnings
+cargo clippy --profile wasm --target wasm32-unknown-unknown --lib --test web -- -D warnings
 
 step "native tests (release)"
 cargo test --release

@@ -9,10 +9,12 @@
 //! - [`train`]: the training loop with progress and cancellation;
 //! - [`metrics`]: accuracy, per-class accuracy, confusion matrices, class probabilities;
 //! - [`unlearn`]: the unlearning service's methods (first-order, fine-tuning, gradient ascent);
+//! - [`attack`]: black-box oracle and pushing samples to the decision boundary;
 //! - [`run`]: a whole training run from a serialisable config to a report;
 //! - [`backend`]: picking flex or wgpu at run time;
 //! - `wasm` (wasm32 only): the JavaScript bindings.
 
+pub mod attack;
 pub mod backend;
 pub mod data;
 pub mod error;

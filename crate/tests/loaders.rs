@@ -130,9 +130,9 @@ fn cifar100_round_trips_fine_and_coarse_labels() {
         .unwrap();
     assert_eq!((fine.num_classes(), coarse.num_classes()), (100, 20));
     assert_eq!(fine.class_names[7], "fine7");
-    for i in 0..25 {
-        assert_eq!(coarse.labels[i], u16::from(labels[i][0]));
-        assert_eq!(fine.labels[i], u16::from(labels[i][1]));
+    for (i, label) in labels.iter().enumerate() {
+        assert_eq!(coarse.labels[i], u16::from(label[0]));
+        assert_eq!(fine.labels[i], u16::from(label[1]));
         assert_eq!(fine.image(i)[1024 * 2 + 40], pixel(i, 2, 1, 8));
     }
     let test = DatasetKind::Cifar100.load(&source, Split::Test).unwrap();

@@ -23,6 +23,10 @@ fn tiny(classes: usize) -> ModelConfig {
 }
 
 fn trained(config: &ModelConfig, seed: u64) -> Trained {
+    common::seeded(|| trained_alone(config, seed))
+}
+
+fn trained_alone(config: &ModelConfig, seed: u64) -> Trained {
     let device = Device::flex();
     device.seed(seed);
     Trained {

@@ -4,7 +4,6 @@
 mod common;
 
 use std::ops::ControlFlow;
-use std::sync::Mutex;
 
 use burn::prelude::*;
 use overunlearn::data::ImageShape;
@@ -26,12 +25,15 @@ fn tiny() -> ModelConfig {
     config
 }
 
-/// The backend's random generator (weight init, dropout) is process-wide, as in any burn
-/// program: runs in one process take turns so that each run's draws are its own.
-static BACKEND_RNG: Mutex<()> = Mutex::new(());
+fn run(seed: u64, epochs: usize, stop_after: Option<usize>) -> (train::Outcome, Vec<f64>) {
+    common::seeded(|| run_alone(seed, epochs, stop_after))
+}
 
-fn run(seed: u64, epochs: usize, mut stop_after: Option<usize>) -> (train::Outcome, Vec<f64>) {
-    let _turn = BACKEND_RNG.lock().unwrap_or_else(|e| e.into_inner());
+fn run_alone(
+    seed: u64,
+    epochs: usize,
+    mut stop_after: Option<usize>,
+) -> (train::Outcome, Vec<f64>) {
     let data = common::synthetic(4, 48, 8, 9);
     let val = common::synthetic(4, 8, 8, 10);
     let config = TrainConfig {

@@ -30,6 +30,10 @@ fn tiny_config() -> ModelConfig {
 }
 
 fn tiny(seed: u64) -> Trained {
+    common::seeded(|| tiny_alone(seed))
+}
+
+fn tiny_alone(seed: u64) -> Trained {
     let device = Device::flex();
     device.seed(seed);
     let config = tiny_config();
@@ -170,6 +174,10 @@ fn replacements_follow_their_kind_and_seed() {
 }
 
 fn trained_on_synthetic() -> (Trained, Dataset, Dataset) {
+    common::seeded(trained_on_synthetic_alone)
+}
+
+fn trained_on_synthetic_alone() -> (Trained, Dataset, Dataset) {
     let train = common::synthetic(3, 40, 4, 2);
     let val = common::synthetic(3, 20, 4, 3);
     let config = overunlearn::train::TrainConfig {

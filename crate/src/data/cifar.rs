@@ -113,7 +113,7 @@ fn parse_records(
     if bytes.is_empty() {
         return Err(Error::data(&file.origin, "file is empty"));
     }
-    if bytes.len() % record != 0 {
+    if !bytes.len().is_multiple_of(record) {
         return Err(Error::data(
             &file.origin,
             format!(

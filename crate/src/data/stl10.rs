@@ -27,7 +27,7 @@ pub fn load(files: &Opened, split: Split) -> Result<Dataset> {
     let x = files.require(&format!("{prefix}_X.bin"))?;
     let y = files.require(&format!("{prefix}_y.bin"))?;
     let n = SHAPE.len();
-    if x.bytes.is_empty() || x.bytes.len() % n != 0 {
+    if x.bytes.is_empty() || !x.bytes.len().is_multiple_of(n) {
         return Err(Error::data(
             &x.origin,
             format!(

@@ -150,7 +150,7 @@ pub fn parse(bytes: &[u8], origin: &str) -> Result<(Header, Vec<f32>)> {
     let header: Header =
         serde_json::from_slice(json).map_err(|e| bad(format!("unreadable header: {e}")))?;
     let body = &bytes[16 + len..];
-    if body.len() % 4 != 0 {
+    if !body.len().is_multiple_of(4) {
         return Err(bad(
             "truncated: tensor data is not a whole number of f32 values".into(),
         ));

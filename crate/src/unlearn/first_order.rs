@@ -102,8 +102,8 @@ impl FirstOrderConfig {
             Tau::Calibrated {
                 request_fraction,
                 budget,
-            } if !(request_fraction > 0.0 && request_fraction <= 1.0)
-                || !(budget > 0.0 && budget < 1.0) =>
+            } if !(f64::MIN_POSITIVE..=1.0).contains(&request_fraction)
+                || !(f64::MIN_POSITIVE..1.0).contains(&budget) =>
             {
                 Err(Error::config(
                     "tau",

@@ -3,6 +3,7 @@
 
 use std::io::Write;
 use std::path::Path;
+use std::sync::Mutex;
 
 use overunlearn::data::{Dataset, ImageShape};
 
@@ -116,4 +117,13 @@ pub fn synthetic(classes: usize, per_class: usize, side: usize, seed: u64) -> Da
         images,
         labels,
     }
+}
+
+/// The backend's random generator (weight init, dropout) is process-wide, as in any burn
+/// program: code that draws from it takes turns here, so that each run's draws are its own and
+/// a seed reproduces it even while tests run in parallel.
+pub fn seeded<T>(run: impl FnOnce() -> T) -> T {
+    static BACKEND_RNG: Mutex<()> = Mutex::new(());
+    let _turn = BACKEND_RNG.lock().unwrap_or_else(|e| e.into_inner());
+    run()
 }

@@ -1,0 +1,7 @@
+//! The malicious user's side: black-box access to the service's model ([`oracle`]) and the
+//! crafting of unlearning requests that push samples to the decision boundary ([`push`], with a
+//! [`whitebox`] reference).
+
+pub mod oracle;
+pub mod push;
+pub mod whitebox;

@@ -1,0 +1,79 @@
+//! Black-box access to the service's model: class probabilities for submitted images, with
+//! every image counted as one query. Images are CHW values in [0, 1] (pixel / 255).
+
+use burn::prelude::*;
+use burn::tensor::activation::softmax;
+
+use crate::data::ImageShape;
+use crate::error::Result;
+use crate::metrics::{EVAL_BATCH, read_f32};
+use crate::model::Cnn;
+
+/// The model behind a probability-only interface that counts queries.
+#[derive(Debug, Clone)]
+pub struct Oracle {
+    model: Cnn,
+    device: Device,
+    shape: ImageShape,
+    classes: usize,
+    queries: u64,
+}
+
+impl Oracle {
+    /// Wraps `model` (queried in inference mode) for images of `shape`.
+    pub fn new(model: &Cnn, shape: ImageShape, classes: usize) -> Self {
+        let device = model
+            .devices()
+            .into_iter()
+            .next()
+            .expect("the model has a device");
+        Self {
+            model: model.valid(),
+            device,
+            shape,
+            classes,
+            queries: 0,
+        }
+    }
+
+    /// Images queried so far.
+    pub fn queries(&self) -> u64 {
+        self.queries
+    }
+
+    /// Counts `n` queries made outside [`query`](Self::query) (white-box passes).
+    pub fn charge(&mut self, n: u64) {
+        self.queries += n;
+    }
+
+    /// Number of classes in each answer.
+    pub fn classes(&self) -> usize {
+        self.classes
+    }
+
+    /// The image shape the oracle takes.
+    pub fn shape(&self) -> ImageShape {
+        self.shape
+    }
+
+    /// Class probabilities of every image in `images` (a whole number of images, one after the
+    /// other), `classes()` values per image. All images go through as few forward passes as
+    /// the batch size allows.
+    pub async fn query(&mut self, images: &[f32]) -> Result<Vec<f32>> {
+        let n = images.len() / self.shape.len();
+        debug_assert_eq!(n * self.shape.len(), images.len());
+        self.queries += n as u64;
+        let s = self.shape;
+        let mut out = Vec::with_capacity(n * self.classes);
+        for chunk in images.chunks(EVAL_BATCH * s.len()) {
+            let m = chunk.len() / s.len();
+            let x = Tensor::<4>::from_data(
+                TensorData::new(chunk.to_vec(), [m, s.channels, s.height, s.width]),
+                &self.device,
+            )
+            .sub_scalar(0.5);
+            out.extend(read_f32(softmax(self.model.forward(x), 1)).await?);
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,524 @@
+//! Pushing: moving a correctly classified sample to the model's decision boundary, untargeted
+//! (toward any other class) or targeted (toward class B), then refining the crossing with a
+//! binary search on quantised images so that the two sides are within `eps` of each other:
+//! **Pushing-I** submits the last image still classified as its true label, **Pushing-II** the
+//! first one classified otherwise (as B when targeted).
+//!
+//! Three searches reach the boundary:
+//! - [`Search::Zoo`]: the paper's black-box Carlini-Wagner attack through ZOO (coordinate-wise
+//!   symmetric finite differences, Adam in tanh space), all probes of an iteration in one batch;
+//! - [`Search::Efficient`]: our query-efficient black-box search: DeepFool-style linearised steps
+//!   to the boundary of the margin, its gradient estimated from antithetic Gaussian probes;
+//! - [`Search::WhiteBox`]: the same steps with the exact gradient through autodiff (a reference
+//!   that needs the model's weights, labelled as such).
+
+use rand_distr::{Distribution, StandardNormal};
+use serde::{Deserialize, Serialize};
+use web_time::Instant;
+
+use super::oracle::Oracle;
+use super::whitebox::WhiteBox;
+use crate::error::{Error, Result};
+use crate::rng;
+
+/// Where to push.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Goal {
+    /// Across the nearest boundary, to any other class.
+    Untargeted,
+    /// Into class B (its index).
+    Targeted(u16),
+}
+
+/// The paper's ZOO settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ZooConfig {
+    /// Coordinates probed per iteration (2 queries each, plus 1 for the iterate).
+    pub coordinates: usize,
+    /// Finite-difference step.
+    pub h: f64,
+    /// Adam's learning rate in tanh space.
+    pub learning_rate: f64,
+    /// The weight c of the classification term.
+    pub c: f64,
+}
+
+impl Default for ZooConfig {
+    /// The paper's: 128 coordinates, h 1e-4, lr 1e-2, c 10.
+    fn default() -> Self {
+        Self {
+            coordinates: 128,
+            h: 1e-4,
+            learning_rate: 1e-2,
+            c: 10.0,
+        }
+    }
+}
+
+/// Settings of the query-efficient search.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EfficientConfig {
+    /// Antithetic probe pairs per gradient estimate (2 queries each).
+    pub probes: usize,
+    /// Probe radius (l2 of each probe direction, on [0, 1] pixels).
+    pub sigma: f64,
+    /// Overshoot of each linearised step past the estimated boundary.
+    pub overshoot: f64,
+}
+
+impl Default for EfficientConfig {
+    fn default() -> Self {
+        Self {
+            probes: 24,
+            sigma: 0.5,
+            overshoot: 1.2,
+        }
+    }
+}
+
+/// How to find the boundary.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "search", rename_all = "snake_case")]
+pub enum Search {
+    /// The paper's ZOO (black-box).
+    Zoo(ZooConfig),
+    /// Our query-efficient black-box search.
+    Efficient(EfficientConfig),
+    /// Exact gradients through autodiff (white-box reference).
+    WhiteBox,
+}
+
+/// Limits shared by every search.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PushConfig {
+    /// How to search.
+    pub search: Search,
+    /// Queries allowed per sample before giving up.
+    pub query_budget: u64,
+    /// Largest l2 distance (on [0, 1] pixels) of a crafted image from its original.
+    pub max_l2: f64,
+    /// The binary search stops when the two sides are this close (l2, [0, 1] pixels).
+    pub eps: f64,
+}
+
+impl Default for PushConfig {
+    fn default() -> Self {
+        Self {
+            search: Search::Efficient(EfficientConfig::default()),
+            query_budget: 20_000,
+            max_l2: 20.0,
+            eps: 0.05,
+        }
+    }
+}
+
+/// A sample pushed to the boundary.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Crossing {
+    /// Pushing-I: classified as the true label, within `eps` of `outside`.
+    pub inside: Vec<u8>,
+    /// Pushing-II: classified as another label (B when targeted).
+    pub outside: Vec<u8>,
+    /// The label `outside` is classified as.
+    pub outside_label: u16,
+    /// Model queries spent on this sample (forward and backward passes for white-box).
+    pub queries: u64,
+    /// Wall time spent on this sample.
+    pub seconds: f64,
+}
+
+/// Why a sample could not be pushed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Failure {
+    /// The model already misclassifies it (the paper attacks correct samples only).
+    Misclassified,
+    /// The query budget ran out before the boundary was crossed.
+    Budget,
+    /// The margin's gradient vanished (the box [0, 1] clipped every step).
+    Stalled,
+    /// The boundary lies beyond `max_l2`.
+    TooFar,
+    /// The crossing led into a class other than the target.
+    WrongClass,
+    /// No quantised (8-bit) image along the crossing leaves the true class.
+    Quantisation,
+}
+
+/// The margin of the true class `label` over the goal, from log-probabilities: positive while
+/// the image is classified as `label` (untargeted) or not as B (targeted).
+fn margin(log_p: &[f32], label: u16, goal: Goal) -> f64 {
+    let best_other = |skip: usize| {
+        log_p
+            .iter()
+            .enumerate()
+            .filter(|&(j, _)| j != skip)
+            .map(|(_, &v)| f64::from(v))
+            .fold(f64::NEG_INFINITY, f64::max)
+    };
+    match goal {
+        Goal::Untargeted => f64::from(log_p[label as usize]) - best_other(label as usize),
+        Goal::Targeted(b) => best_other(b as usize) - f64::from(log_p[b as usize]),
+    }
+}
+
+fn argmax(p: &[f32]) -> u16 {
+    p.iter()
+        .enumerate()
+        .fold((0, f32::NEG_INFINITY), |best, (j, &v)| {
+            if v > best.1 { (j, v) } else { best }
+        })
+        .0 as u16
+}
+
+fn log(p: &[f32]) -> Vec<f32> {
+    p.iter().map(|&v| v.max(1e-30).ln()).collect()
+}
+
+fn l2(a: &[f32], b: &[f32]) -> f64 {
+    a.iter()
+        .zip(b)
+        .map(|(&x, &y)| f64::from(x - y).powi(2))
+        .sum::<f64>()
+        .sqrt()
+}
+
+fn quantise(x: &[f32]) -> Vec<u8> {
+    x.iter()
+        .map(|&v| (v * 255.0).round().clamp(0.0, 255.0) as u8)
+        .collect()
+}
+
+fn unit(x: &[u8]) -> Vec<f32> {
+    x.iter().map(|&v| f32::from(v) / 255.0).collect()
+}
+
+/// Pushes `image` (CHW bytes, true label `label`) across the boundary toward `goal`.
+pub async fn push(
+    oracle: &mut Oracle,
+    model: &crate::model::Cnn,
+    image: &[u8],
+    label: u16,
+    goal: Goal,
+    config: &PushConfig,
+    seed: u64,
+) -> Result<std::result::Result<Crossing, Failure>> {
+    let start = Instant::now();
+    let first_query = oracle.queries();
+    let x0 = unit(image);
+    let p0 = oracle.query(&x0).await?;
+    if argmax(&p0) != label {
+        return Ok(Err(Failure::Misclassified));
+    }
+    let mut rng = rng::stream(seed, "attack/push");
+    let reached = match &config.search {
+        Search::Zoo(zoo) => {
+            zoo_search(oracle, &x0, label, goal, zoo, config, first_query, &mut rng).await?
+        }
+        Search::Efficient(eff) => {
+            linear_search(
+                oracle,
+                None,
+                &x0,
+                label,
+                goal,
+                Some(eff),
+                config,
+                first_query,
+                &mut rng,
+            )
+            .await?
+        }
+        Search::WhiteBox => {
+            let white = WhiteBox::new(model);
+            linear_search(
+                oracle,
+                Some(&white),
+                &x0,
+                label,
+                goal,
+                None,
+                config,
+                first_query,
+                &mut rng,
+            )
+            .await?
+        }
+    };
+    let (inside, outside) = match reached {
+        Ok(pair) => pair,
+        Err(failure) => return Ok(Err(failure)),
+    };
+    let Some((inside, outside, outside_label)) =
+        refine(oracle, image, &inside, &outside, label, config.eps).await?
+    else {
+        return Ok(Err(Failure::Quantisation));
+    };
+    if let Goal::Targeted(b) = goal
+        && outside_label != b
+    {
+        return Ok(Err(Failure::WrongClass));
+    }
+    let queries = oracle.queries() - first_query;
+    Ok(Ok(Crossing {
+        inside,
+        outside,
+        outside_label,
+        queries,
+        seconds: start.elapsed().as_secs_f64(),
+    }))
+}
+
+/// Binary search on the segment from `inside` (classified `label`) to `outside` (not), on
+/// quantised images, until the two sides are within `eps`. Returns both sides and the outside's
+/// label, or `None` when no quantised image along the way leaves `label`. Quantising can carry
+/// either end back across: the inside end then falls back to `original`, and the outside end is
+/// pushed further along the same direction.
+async fn refine(
+    oracle: &mut Oracle,
+    original: &[u8],
+    inside: &[f32],
+    outside: &[f32],
+    label: u16,
+    eps: f64,
+) -> Result<Option<(Vec<u8>, Vec<u8>, u16)>> {
+    let classify = async |oracle: &mut Oracle, q: &[u8]| -> Result<u16> {
+        Ok(argmax(&oracle.query(&unit(q)).await?))
+    };
+    let mut start = quantise(inside);
+    if classify(oracle, &start).await? != label {
+        start = original.to_vec();
+    }
+    let start_f = unit(&start);
+    let along = |f: f32| -> Vec<u8> {
+        let x: Vec<f32> = start_f
+            .iter()
+            .zip(outside)
+            .map(|(&i, &o)| (i + f * (o - i)).clamp(0.0, 1.0))
+            .collect();
+        quantise(&x)
+    };
+    let mut end = None;
+    for f in [1.0, 1.5, 2.0, 3.0, 5.0, 8.0] {
+        let q = along(f);
+        let l = classify(oracle, &q).await?;
+        if l != label {
+            end = Some((f, q, l));
+            break;
+        }
+    }
+    let Some((f_end, mut q_hi, mut label_hi)) = end else {
+        return Ok(None);
+    };
+    let (mut lo, mut hi, mut q_lo) = (0.0f32, f_end, start);
+    for _ in 0..40 {
+        if l2(&unit(&q_lo), &unit(&q_hi)) <= eps {
+            break;
+        }
+        let mid = (lo + hi) / 2.0;
+        let q_mid = along(mid);
+        let l_mid = classify(oracle, &q_mid).await?;
+        if l_mid == label {
+            (lo, q_lo) = (mid, q_mid);
+        } else {
+            (hi, q_hi, label_hi) = (mid, q_mid, l_mid);
+        }
+    }
+    Ok(Some((q_lo, q_hi, label_hi)))
+}
+
+/// DeepFool-style steps x <- x - overshoot * m(x) / |g|^2 * g toward the zero of the margin m,
+/// with g estimated from antithetic probes (black-box) or exact (white-box, when `model` is
+/// given). Returns the last iterate inside and the first outside.
+#[allow(clippy::too_many_arguments)]
+async fn linear_search(
+    oracle: &mut Oracle,
+    white: Option<&WhiteBox>,
+    x0: &[f32],
+    label: u16,
+    goal: Goal,
+    efficient: Option<&EfficientConfig>,
+    config: &PushConfig,
+    first_query: u64,
+    rng: &mut rng::Rng,
+) -> Result<std::result::Result<(Vec<f32>, Vec<f32>), Failure>> {
+    let n = x0.len();
+    let mut x = x0.to_vec();
+    let overshoot = efficient.map_or(1.05, |e| e.overshoot);
+    // Where the box [0, 1] clips a step, the margin may barely move: lengthen the steps then.
+    let (mut stretch, mut last_margin) = (1.0, f64::INFINITY);
+    loop {
+        if oracle.queries() - first_query >= config.query_budget {
+            return Ok(Err(Failure::Budget));
+        }
+        let (m, g) = match (white, efficient) {
+            (Some(white), _) => white.margin_gradient(oracle, &x, label, goal).await?,
+            (None, Some(eff)) => {
+                let m = margin(&log(&oracle.query(&x).await?), label, goal);
+                // Antithetic Gaussian probes of radius sigma, all in one batch.
+                let sigma = eff.sigma as f32;
+                let mut probes = Vec::with_capacity(2 * eff.probes * n);
+                let mut dirs = Vec::with_capacity(eff.probes);
+                for _ in 0..eff.probes {
+                    let u: Vec<f32> = (0..n).map(|_| StandardNormal.sample(rng)).collect();
+                    let norm = u.iter().map(|v| v * v).sum::<f32>().sqrt();
+                    let u: Vec<f32> = u.iter().map(|v| v / norm).collect();
+                    probes.extend(x.iter().zip(&u).map(|(a, d)| a + sigma * d));
+                    probes.extend(x.iter().zip(&u).map(|(a, d)| a - sigma * d));
+                    dirs.push(u);
+                }
+                let answers = oracle.query(&probes).await?;
+                let classes = oracle.classes();
+                let mut g = vec![0.0f64; n];
+                for (k, u) in dirs.iter().enumerate() {
+                    let plus = margin(
+                        &log(&answers[2 * k * classes..(2 * k + 1) * classes]),
+                        label,
+                        goal,
+                    );
+                    let minus = margin(
+                        &log(&answers[(2 * k + 1) * classes..(2 * k + 2) * classes]),
+                        label,
+                        goal,
+                    );
+                    // Directional derivative times the dimension: an unbiased estimate of g.
+                    let d =
+                        (plus - minus) / (2.0 * f64::from(sigma)) * n as f64 / eff.probes as f64;
+                    g.iter_mut()
+                        .zip(u)
+                        .for_each(|(gi, &ui)| *gi += d * f64::from(ui));
+                }
+                (m, g)
+            }
+            (None, None) => unreachable!("a search has a gradient source"),
+        };
+        if m <= 0.0 {
+            // Already across: the previous iterate is the inside point (or x0 at the start).
+            return Ok(Ok((x0.to_vec(), x)));
+        }
+        let norm2: f64 = g.iter().map(|v| v * v).sum();
+        if norm2 <= 1e-20 || !norm2.is_finite() {
+            return Ok(Err(Failure::Stalled));
+        }
+        stretch = if m > 0.9 * last_margin {
+            stretch * 2.0
+        } else {
+            1.0
+        };
+        last_margin = m;
+        let step = stretch * overshoot * m / norm2;
+        let next: Vec<f32> = x
+            .iter()
+            .zip(&g)
+            .map(|(&a, &gi)| (f64::from(a) - step * gi).clamp(0.0, 1.0) as f32)
+            .collect();
+        if l2(&next, x0) > config.max_l2 {
+            return Ok(Err(Failure::TooFar));
+        }
+        let p = oracle.query(&next).await?;
+        if margin(&log(&p), label, goal) <= 0.0
+            && (matches!(goal, Goal::Targeted(_)) || argmax(&p) != label)
+        {
+            return Ok(Ok((x, next)));
+        }
+        x = next;
+    }
+}
+
+/// The paper's ZOO: minimise ||x' - x||^2 + c * max(m(x'), 0) over w with x' = (tanh w + 1) / 2,
+/// estimating each iteration's gradient on random coordinates by symmetric differences
+/// (2 queries each, all in one batch with the iterate itself), with coordinate-wise Adam.
+#[allow(clippy::too_many_arguments)]
+async fn zoo_search(
+    oracle: &mut Oracle,
+    x0: &[f32],
+    label: u16,
+    goal: Goal,
+    zoo: &ZooConfig,
+    config: &PushConfig,
+    first_query: u64,
+    rng: &mut rng::Rng,
+) -> Result<std::result::Result<(Vec<f32>, Vec<f32>), Failure>> {
+    let n = x0.len();
+    let to_w = |v: f32| f64::from((v * 2.0 - 1.0).clamp(-0.999_999, 0.999_999)).atanh();
+    let to_x = |w: f64| ((w.tanh() + 1.0) / 2.0) as f32;
+    let mut w: Vec<f64> = x0.iter().map(|&v| to_w(v)).collect();
+    let (mut m1, mut m2, mut t) = (vec![0.0f64; n], vec![0.0f64; n], vec![0u32; n]);
+    let (beta1, beta2) = (0.9, 0.999);
+    let objective = |x: &[f32], p: &[f32]| {
+        let dist: f64 = x
+            .iter()
+            .zip(x0)
+            .map(|(&a, &b)| f64::from(a - b).powi(2))
+            .sum();
+        dist + zoo.c * margin(&log(p), label, goal).max(0.0)
+    };
+    let mut previous: Vec<f32> = x0.to_vec();
+    let coords = zoo.coordinates.min(n);
+    loop {
+        if oracle.queries() - first_query >= config.query_budget {
+            return Ok(Err(Failure::Budget));
+        }
+        let x: Vec<f32> = w.iter().map(|&v| to_x(v)).collect();
+        let picked: Vec<usize> = rand::seq::index::sample(rng, n, coords).into_vec();
+        let mut batch = Vec::with_capacity((2 * coords + 1) * n);
+        batch.extend_from_slice(&x);
+        for &i in &picked {
+            for sign in [1.0, -1.0] {
+                let mut probe = x.clone();
+                probe[i] = to_x(w[i] + sign * zoo.h);
+                batch.extend_from_slice(&probe);
+            }
+        }
+        let answers = oracle.query(&batch).await?;
+        let classes = oracle.classes();
+        let p = &answers[..classes];
+        if margin(&log(p), label, goal) <= 0.0
+            && (matches!(goal, Goal::Targeted(_)) || argmax(p) != label)
+        {
+            return Ok(Ok((previous, x)));
+        }
+        if l2(&x, x0) > config.max_l2 {
+            return Ok(Err(Failure::TooFar));
+        }
+        for (k, &i) in picked.iter().enumerate() {
+            let xp = {
+                let mut v = x.clone();
+                v[i] = to_x(w[i] + zoo.h);
+                v
+            };
+            let xm = {
+                let mut v = x.clone();
+                v[i] = to_x(w[i] - zoo.h);
+                v
+            };
+            let fp = objective(&xp, &answers[(1 + 2 * k) * classes..(2 + 2 * k) * classes]);
+            let fm = objective(&xm, &answers[(2 + 2 * k) * classes..(3 + 2 * k) * classes]);
+            let g = (fp - fm) / (2.0 * zoo.h);
+            t[i] += 1;
+            m1[i] = beta1 * m1[i] + (1.0 - beta1) * g;
+            m2[i] = beta2 * m2[i] + (1.0 - beta2) * g * g;
+            let mh = m1[i] / (1.0 - beta1.powi(t[i] as i32));
+            let vh = m2[i] / (1.0 - beta2.powi(t[i] as i32));
+            w[i] -= zoo.learning_rate * mh / (vh.sqrt() + 1e-8);
+        }
+        previous = x;
+    }
+}
+
+impl PushConfig {
+    /// Checks the values.
+    pub fn validate(&self) -> Result<()> {
+        if !(self.eps > 0.0 && self.max_l2 > 0.0) || self.query_budget == 0 {
+            return Err(Error::config(
+                "push",
+                "eps, max_l2 and query_budget must be positive",
+            ));
+        }
+        Ok(())
+    }
+}
