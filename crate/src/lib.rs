@@ -10,6 +10,7 @@
 //! - [`metrics`]: accuracy, per-class accuracy, confusion matrices, class probabilities;
 //! - [`unlearn`]: the unlearning service's methods (first-order, fine-tuning, gradient ascent);
 //! - [`attack`]: black-box oracle and pushing samples to the decision boundary;
+//! - [`experiment`]: normal vs malicious requests through the service, Tables IV and V;
 //! - [`run`]: a whole training run from a serialisable config to a report;
 //! - [`backend`]: picking flex or wgpu at run time;
 //! - `wasm` (wasm32 only): the JavaScript bindings.
@@ -18,6 +19,7 @@ pub mod attack;
 pub mod backend;
 pub mod data;
 pub mod error;
+pub mod experiment;
 pub mod metrics;
 pub mod model;
 pub mod rng;

@@ -113,7 +113,6 @@ fn check(search: Search, goal_of: impl Fn(u16) -> Goal, max_failures: usize) -> 
         let before = oracle.queries();
         let pushed = push::push(
             &mut oracle,
-            &model.model,
             samples.image(i),
             label,
             goal,

@@ -4,4 +4,5 @@
 
 pub mod oracle;
 pub mod push;
+pub mod request;
 pub mod whitebox;

@@ -36,6 +36,11 @@ impl Oracle {
         }
     }
 
+    /// The model behind the interface (for the white-box reference only).
+    pub fn model(&self) -> &Cnn {
+        &self.model
+    }
+
     /// Images queried so far.
     pub fn queries(&self) -> u64 {
         self.queries

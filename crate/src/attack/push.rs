@@ -200,7 +200,6 @@ fn unit(x: &[u8]) -> Vec<f32> {
 /// Pushes `image` (CHW bytes, true label `label`) across the boundary toward `goal`.
 pub async fn push(
     oracle: &mut Oracle,
-    model: &crate::model::Cnn,
     image: &[u8],
     label: u16,
     goal: Goal,
@@ -234,7 +233,7 @@ pub async fn push(
             .await?
         }
         Search::WhiteBox => {
-            let white = WhiteBox::new(model);
+            let white = WhiteBox::new(oracle.model());
             linear_search(
                 oracle,
                 Some(&white),

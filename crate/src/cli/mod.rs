@@ -3,6 +3,7 @@
 mod download;
 mod eval;
 mod progress;
+mod reproduce;
 mod train;
 
 use std::path::PathBuf;
@@ -26,6 +27,8 @@ enum Command {
     Train(train::TrainArgs),
     /// Evaluate a saved model on the test split.
     Eval(eval::EvalArgs),
+    /// Reproduce the paper's over-unlearning experiment (Tables IV and V).
+    Reproduce(reproduce::ReproduceArgs),
     /// Download the official dataset archives, verified by checksum.
     Download(download::DownloadArgs),
 }
@@ -64,6 +67,7 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Command::Train(args) => train::run(args),
         Command::Eval(args) => eval::run(args),
+        Command::Reproduce(args) => reproduce::run(args),
         Command::Download(args) => download::run(args),
     };
     match result {

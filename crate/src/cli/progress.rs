@@ -76,3 +76,15 @@ pub fn bytes_bar(name: &str) -> ProgressBar {
     bar.set_prefix(name.to_string());
     bar
 }
+
+/// A count bar for a named stage.
+pub fn count_bar(name: &str, total: u64) -> ProgressBar {
+    let bar = ProgressBar::new(total);
+    bar.set_style(
+        ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} ({eta} left)")
+            .expect("valid template")
+            .progress_chars("=> "),
+    );
+    bar.set_prefix(name.to_string());
+    bar
+}

@@ -71,6 +71,50 @@ impl Evaluation {
     }
 }
 
+/// Where the test images of one class went after unlearning, among those the model classified
+/// correctly before (the shape of the paper's Table V).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Shift {
+    /// Images of the class correctly classified before unlearning.
+    pub correct_before: usize,
+    /// Of those, still classified as the class.
+    pub kept: usize,
+    /// Of those, now classified as class B.
+    pub to_b: usize,
+    /// Of those, now classified as another class.
+    pub elsewhere: usize,
+}
+
+impl Shift {
+    /// Compares predictions on `labels` before and after, for `class` and target `class_b`.
+    pub fn between(
+        labels: &[u16],
+        before: &[u16],
+        after: &[u16],
+        class: u16,
+        class_b: u16,
+    ) -> Self {
+        let mut shift = Self {
+            correct_before: 0,
+            kept: 0,
+            to_b: 0,
+            elsewhere: 0,
+        };
+        for ((&l, &b), &a) in labels.iter().zip(before).zip(after) {
+            if l != class || b != class {
+                continue;
+            }
+            shift.correct_before += 1;
+            match a {
+                a if a == class => shift.kept += 1,
+                a if a == class_b => shift.to_b += 1,
+                _ => shift.elsewhere += 1,
+            }
+        }
+        shift
+    }
+}
+
 /// Evaluates `model` (in inference mode) on every image of `dataset`.
 pub async fn evaluate(model: &Cnn, dataset: &Dataset, device: &Device) -> Result<Evaluation> {
     let model = model.valid();

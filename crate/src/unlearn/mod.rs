@@ -10,11 +10,57 @@ pub mod first_order;
 use burn::module::{ModuleVisitor, Param, ParamId};
 use burn::optim::GradientsParams;
 use burn::prelude::*;
+use serde::{Deserialize, Serialize};
 
 use crate::data::Dataset;
 use crate::error::Result;
 use crate::metrics::EVAL_BATCH;
 use crate::model::{Cnn, input};
+
+/// An unlearning method and its parameters.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "method", rename_all = "snake_case")]
+pub enum Method {
+    /// The first-order update.
+    FirstOrder(first_order::FirstOrderConfig),
+    /// Fine-tuning with random labels.
+    FineTune(finetune::SgdSettings),
+    /// Gradient ascent on the request.
+    GradientAscent(finetune::SgdSettings),
+}
+
+impl Default for Method {
+    fn default() -> Self {
+        Self::FirstOrder(first_order::FirstOrderConfig::default())
+    }
+}
+
+impl Method {
+    /// The method's name in reports.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::FirstOrder(_) => "first-order",
+            Self::FineTune(_) => "fine-tuning (random labels)",
+            Self::GradientAscent(_) => "gradient ascent",
+        }
+    }
+
+    /// Unlearns `request` (submitted images and labels) from `model`; `tau` is the first-order
+    /// step size the service settled on (ignored by the other methods).
+    pub async fn apply(&self, model: &Cnn, request: &Dataset, tau: f64, seed: u64) -> Result<Cnn> {
+        match self {
+            Self::FirstOrder(config) => {
+                first_order::update(model, request, config, tau, seed).await
+            }
+            Self::FineTune(settings) => {
+                finetune::random_labels(model, request, settings, seed).await
+            }
+            Self::GradientAscent(settings) => {
+                finetune::gradient_ascent(model, request, settings, seed).await
+            }
+        }
+    }
+}
 
 /// The summed cross-entropy of `dataset`'s images under their labels, differentiated with respect
 /// to `net`'s parameters (the `ids` among them), in chunks so memory stays bounded. `net` must be

@@ -1,0 +1,247 @@
+//! Unlearning requests: which training samples a user asks to forget, and what it submits for
+//! them: the samples themselves (normal), blends with class-B images, or samples pushed to the
+//! decision boundary (Pushing-I and Pushing-II), each with a chosen submitted label.
+
+use rand::seq::SliceRandom;
+use serde::{Deserialize, Serialize};
+
+use super::oracle::Oracle;
+use super::push::{self, Crossing, Failure, Goal, PushConfig};
+use crate::data::Dataset;
+use crate::error::{Error, Result};
+use crate::metrics::stealth::Stealth;
+use crate::rng;
+
+/// The label submitted with each request image.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SubmittedLabel {
+    /// The model's prediction on the submitted image (the paper's text).
+    #[default]
+    Prediction,
+    /// The sample's original label (what the paper's code submitted by default).
+    Original,
+    /// Class B.
+    ClassB,
+}
+
+/// A request: the images submitted, their labels, and the training samples they stand for.
+#[derive(Debug, Clone)]
+pub struct Request {
+    /// The submitted images, with the submitted labels.
+    pub submitted: Dataset,
+    /// Training-set indices of the samples to forget, one per submitted image.
+    pub sources: Vec<usize>,
+    /// Stealth of each submitted image against its original.
+    pub stealth: Vec<Stealth>,
+}
+
+/// The training indices of a seeded `fraction` of class `class`'s training samples.
+pub fn forget_set(train: &Dataset, class: u16, fraction: f64, seed: u64) -> Result<Vec<usize>> {
+    if !(fraction > 0.0 && fraction <= 1.0) {
+        return Err(Error::config(
+            "percentage",
+            format!("{}% is not in (0, 100]", fraction * 100.0),
+        ));
+    }
+    let mut members: Vec<usize> = (0..train.len())
+        .filter(|&i| train.labels[i] == class)
+        .collect();
+    members.shuffle(&mut rng::stream(seed, "request/forget"));
+    members.truncate(((members.len() as f64) * fraction).round().max(1.0) as usize);
+    members.sort_unstable();
+    Ok(members)
+}
+
+/// Builds a request from per-sample submitted images and labels.
+fn build(train: &Dataset, sources: &[usize], images: Vec<Vec<u8>>, labels: Vec<u16>) -> Request {
+    let stealth = sources
+        .iter()
+        .zip(&images)
+        .map(|(&s, img)| Stealth::measure(train.image(s), img, train.shape))
+        .collect();
+    Request {
+        submitted: Dataset {
+            class_names: train.class_names.clone(),
+            shape: train.shape,
+            images: images.concat(),
+            labels,
+        },
+        sources: sources.to_vec(),
+        stealth,
+    }
+}
+
+/// Chooses the submitted labels of `images`.
+async fn labels(
+    oracle: &mut Oracle,
+    train: &Dataset,
+    sources: &[usize],
+    images: &[Vec<u8>],
+    choice: SubmittedLabel,
+    class_b: u16,
+) -> Result<Vec<u16>> {
+    Ok(match choice {
+        SubmittedLabel::Original => sources.iter().map(|&s| train.labels[s]).collect(),
+        SubmittedLabel::ClassB => vec![class_b; sources.len()],
+        SubmittedLabel::Prediction => {
+            let x: Vec<f32> = images
+                .concat()
+                .iter()
+                .map(|&v| f32::from(v) / 255.0)
+                .collect();
+            let p = oracle.query(&x).await?;
+            p.chunks(oracle.classes())
+                .map(|row| {
+                    row.iter()
+                        .enumerate()
+                        .fold(
+                            (0, f32::NEG_INFINITY),
+                            |b, (j, &v)| if v > b.1 { (j, v) } else { b },
+                        )
+                        .0 as u16
+                })
+                .collect()
+        }
+    })
+}
+
+/// The normal request: the samples themselves.
+pub async fn normal(
+    oracle: &mut Oracle,
+    train: &Dataset,
+    sources: &[usize],
+    choice: SubmittedLabel,
+    class_b: u16,
+) -> Result<Request> {
+    let images: Vec<Vec<u8>> = sources.iter().map(|&s| train.image(s).to_vec()).collect();
+    let labels = labels(oracle, train, sources, &images, choice, class_b).await?;
+    Ok(build(train, sources, images, labels))
+}
+
+/// Blending: x' = (1 - ratio) x + ratio x_b with a seeded class-B training image x_b per sample.
+pub async fn blending(
+    oracle: &mut Oracle,
+    train: &Dataset,
+    sources: &[usize],
+    class_b: u16,
+    ratio: f64,
+    choice: SubmittedLabel,
+    seed: u64,
+) -> Result<Request> {
+    if !(0.0..=1.0).contains(&ratio) {
+        return Err(Error::config("ratio", format!("{ratio} is not in [0, 1]")));
+    }
+    let mut pool: Vec<usize> = (0..train.len())
+        .filter(|&i| train.labels[i] == class_b)
+        .collect();
+    if pool.is_empty() {
+        return Err(Error::config(
+            "class_b",
+            "no training image of class B to blend with",
+        ));
+    }
+    pool.shuffle(&mut rng::stream(seed, "request/blend"));
+    let images: Vec<Vec<u8>> = sources
+        .iter()
+        .enumerate()
+        .map(|(k, &s)| blend(train.image(s), train.image(pool[k % pool.len()]), ratio))
+        .collect();
+    let labels = labels(oracle, train, sources, &images, choice, class_b).await?;
+    Ok(build(train, sources, images, labels))
+}
+
+/// The blending formula on bytes, rounded to the nearest value.
+pub fn blend(x: &[u8], x_b: &[u8], ratio: f64) -> Vec<u8> {
+    x.iter()
+        .zip(x_b)
+        .map(|(&a, &b)| ((1.0 - ratio) * f64::from(a) + ratio * f64::from(b)).round() as u8)
+        .collect()
+}
+
+/// The pushing of every sample of a request.
+#[derive(Debug, Clone)]
+pub struct Pushed {
+    /// Per sample: its crossing, or why there is none.
+    pub outcomes: Vec<std::result::Result<Crossing, Failure>>,
+}
+
+impl Pushed {
+    /// Crossings found.
+    pub fn successes(&self) -> usize {
+        self.outcomes.iter().filter(|o| o.is_ok()).count()
+    }
+
+    /// Queries per crossing found.
+    pub fn queries(&self) -> Vec<u64> {
+        self.outcomes.iter().flatten().map(|c| c.queries).collect()
+    }
+
+    /// Seconds per crossing found.
+    pub fn seconds(&self) -> Vec<f64> {
+        self.outcomes.iter().flatten().map(|c| c.seconds).collect()
+    }
+}
+
+/// Pushes every sample in `sources` toward `goal`; `progress` hears (done, total).
+pub async fn push_all(
+    oracle: &mut Oracle,
+    train: &Dataset,
+    sources: &[usize],
+    goal: Goal,
+    config: &PushConfig,
+    seed: u64,
+    mut progress: impl FnMut(usize, usize),
+) -> Result<Pushed> {
+    config.validate()?;
+    let mut outcomes = Vec::with_capacity(sources.len());
+    for (k, &s) in sources.iter().enumerate() {
+        let sample_seed = seed ^ (s as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        outcomes.push(
+            push::push(
+                oracle,
+                train.image(s),
+                train.labels[s],
+                goal,
+                config,
+                sample_seed,
+            )
+            .await?,
+        );
+        progress(k + 1, sources.len());
+    }
+    Ok(Pushed { outcomes })
+}
+
+/// Which side of the boundary to submit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Side {
+    /// Pushing-I: the last image still classified as the true label.
+    Inside,
+    /// Pushing-II: the first image classified otherwise.
+    Outside,
+}
+
+/// The Pushing-I or Pushing-II request from pushed samples; a sample that could not be pushed
+/// is submitted as it is.
+pub async fn pushing(
+    oracle: &mut Oracle,
+    train: &Dataset,
+    sources: &[usize],
+    pushed: &Pushed,
+    side: Side,
+    choice: SubmittedLabel,
+    class_b: u16,
+) -> Result<Request> {
+    let images: Vec<Vec<u8>> = sources
+        .iter()
+        .zip(&pushed.outcomes)
+        .map(|(&s, outcome)| match (outcome, side) {
+            (Ok(c), Side::Inside) => c.inside.clone(),
+            (Ok(c), Side::Outside) => c.outside.clone(),
+            (Err(_), _) => train.image(s).to_vec(),
+        })
+        .collect();
+    let labels = labels(oracle, train, sources, &images, choice, class_b).await?;
+    Ok(build(train, sources, images, labels))
+}

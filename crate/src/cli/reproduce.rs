@@ -1,0 +1,227 @@
+//! `overunlearn reproduce`: the paper's experiment headless, with progress bars, a JSON report
+//! and markdown tables shaped like the paper's Tables IV and V.
+
+use std::path::PathBuf;
+
+use clap::Args;
+use indicatif::ProgressBar;
+use overunlearn::attack::push::{EfficientConfig, Search, ZooConfig};
+use overunlearn::attack::request::SubmittedLabel;
+use overunlearn::data::SubsetSpec;
+use overunlearn::experiment::{self, Attack, Event, ExperimentConfig};
+use overunlearn::model::{Preset, Trained};
+use overunlearn::run::RunConfig;
+use overunlearn::train::TrainConfig;
+use overunlearn::unlearn::Method;
+use overunlearn::unlearn::first_order::{FirstOrderConfig, Layers, Tau};
+use overunlearn::{Error, Result};
+
+use super::progress::TrainBar;
+use super::{DataArgs, RunArgs};
+
+/// Flags of `overunlearn reproduce`.
+#[derive(Debug, Args)]
+pub struct ReproduceArgs {
+    #[command(flatten)]
+    data: DataArgs,
+    #[command(flatten)]
+    run: RunArgs,
+    /// A JSON experiment config; flags below are ignored when it is given.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// A trained model file to attack instead of training one.
+    #[arg(long)]
+    model: Option<PathBuf>,
+    /// Where to save the model trained here.
+    #[arg(long)]
+    save_model: Option<PathBuf>,
+    /// Architecture preset.
+    #[arg(long, default_value = "lab")]
+    preset: Preset,
+    /// CIFAR-10 training batch files to read (default: all present).
+    #[arg(long, value_delimiter = ',')]
+    batches: Vec<usize>,
+    /// Training epochs.
+    #[arg(long, default_value_t = 10)]
+    epochs: usize,
+    /// Fraction of each class held out for validation (the paper: 0.2).
+    #[arg(long, default_value_t = 0.2)]
+    validation: f64,
+    /// The class to forget.
+    #[arg(long, default_value = "airplane")]
+    class_a: String,
+    /// The blending and targeted-pushing class.
+    #[arg(long, default_value = "cat")]
+    class_b: String,
+    /// Request sizes in percent of class A.
+    #[arg(long, value_delimiter = ',', default_values = ["10", "50"])]
+    percent: Vec<f64>,
+    /// Submitted-label choices for the malicious requests: prediction, original, class_b.
+    #[arg(long, value_delimiter = ',', default_values = ["prediction"])]
+    labels: Vec<String>,
+    /// A fixed first-order tau (the paper: 2e-4); without it the service calibrates tau.
+    #[arg(long)]
+    tau: Option<f64>,
+    /// Accuracy the calibration probe (10% of class A) may cost, in points.
+    #[arg(long, default_value_t = 2.0)]
+    budget: f64,
+    /// Update every layer rather than the last ones.
+    #[arg(long)]
+    all_layers: bool,
+    /// Boundary search: efficient, zoo or whitebox.
+    #[arg(long, default_value = "efficient")]
+    search: String,
+    /// Queries allowed per crafted sample.
+    #[arg(long, default_value_t = 20_000)]
+    query_budget: u64,
+    /// The seed of every random choice.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Write the markdown tables here too.
+    #[arg(long)]
+    markdown: Option<PathBuf>,
+}
+
+impl ReproduceArgs {
+    fn config(&self) -> Result<ExperimentConfig> {
+        if let Some(path) = &self.config {
+            let text = std::fs::read_to_string(path).map_err(|e| Error::io(path.display(), e))?;
+            return serde_json::from_str(&text).map_err(|e| {
+                Error::config(path.display(), format!("not an experiment config: {e}"))
+            });
+        }
+        let labels = self
+            .labels
+            .iter()
+            .map(|l| match l.as_str() {
+                "prediction" => Ok(SubmittedLabel::Prediction),
+                "original" => Ok(SubmittedLabel::Original),
+                "class_b" => Ok(SubmittedLabel::ClassB),
+                other => Err(Error::config(
+                    "labels",
+                    format!("unknown label choice {other:?}"),
+                )),
+            })
+            .collect::<Result<_>>()?;
+        let search = match self.search.as_str() {
+            "efficient" => Search::Efficient(EfficientConfig::default()),
+            "zoo" => Search::Zoo(ZooConfig::default()),
+            "whitebox" => Search::WhiteBox,
+            other => return Err(Error::config("search", format!("unknown search {other:?}"))),
+        };
+        let defaults = ExperimentConfig::default();
+        Ok(ExperimentConfig {
+            run: RunConfig {
+                dataset: self.data.dataset,
+                batches: self.batches.clone(),
+                train_subset: SubsetSpec {
+                    validation: self.validation,
+                    ..SubsetSpec::default()
+                },
+                test_per_class: None,
+                preset: self.preset,
+                train: TrainConfig {
+                    epochs: self.epochs,
+                    ..TrainConfig::default()
+                },
+                seed: self.seed,
+                backend: self.run.backend,
+            },
+            class_a: self.class_a.clone(),
+            class_b: self.class_b.clone(),
+            percentages: self.percent.clone(),
+            attacks: vec![
+                Attack::PushingI { targeted: false },
+                Attack::PushingII { targeted: false },
+                Attack::PushingI { targeted: true },
+                Attack::PushingII { targeted: true },
+            ],
+            labels,
+            method: Method::FirstOrder(FirstOrderConfig {
+                tau: match self.tau {
+                    Some(t) => Tau::Fixed(t),
+                    None => Tau::Calibrated {
+                        request_fraction: 0.1,
+                        budget: self.budget / 100.0,
+                    },
+                },
+                layers: if self.all_layers {
+                    Layers::All
+                } else {
+                    Layers::Last
+                },
+                ..FirstOrderConfig::default()
+            }),
+            push: overunlearn::attack::push::PushConfig {
+                search,
+                query_budget: self.query_budget,
+                ..defaults.push
+            },
+        })
+    }
+}
+
+/// Trains or loads the model, runs the experiment and prints the tables.
+pub fn run(args: ReproduceArgs) -> Result<()> {
+    let config = args.config()?;
+    let data = config.run.load(&args.data.source())?;
+    let device = super::device(config.run.backend)?;
+    let model = match &args.model {
+        Some(path) => {
+            let origin = path.display().to_string();
+            let bytes = std::fs::read(path).map_err(|e| Error::io(&origin, e))?;
+            let trained = Trained::from_bytes(&bytes, &device, &origin)?;
+            trained.expect_config(&config.run.model(&data.train), &origin)?;
+            trained
+        }
+        None => {
+            eprintln!(
+                "training the {} preset on {} images",
+                config.run.preset.name(),
+                data.train.len()
+            );
+            let mut bar = TrainBar::new();
+            let (trained, _) =
+                pollster::block_on(overunlearn::run::run(&config.run, &data, &device, |p| {
+                    bar.observe(p)
+                }))?;
+            if let Some(path) = &args.save_model {
+                let bytes = pollster::block_on(trained.to_bytes())?;
+                std::fs::write(path, bytes).map_err(|e| Error::io(path.display(), e))?;
+            }
+            trained
+        }
+    };
+    let mut bar: Option<(String, ProgressBar)> = None;
+    let report = pollster::block_on(experiment::run(
+        &config,
+        &data,
+        &model,
+        |Event::Stage { name, done, total }| {
+            if bar.as_ref().is_none_or(|(n, _)| *n != name) {
+                if let Some((_, b)) = bar.take() {
+                    b.finish_and_clear();
+                }
+                let b = super::progress::count_bar(&name, total as u64);
+                bar = Some((name.clone(), b));
+            }
+            if let Some((_, b)) = &bar {
+                b.set_position(done as u64);
+            }
+        },
+    ))?;
+    if let Some((_, b)) = bar.take() {
+        b.finish_and_clear();
+    }
+    let markdown = report.markdown();
+    if let Some(path) = &args.markdown {
+        std::fs::write(path, &markdown).map_err(|e| Error::io(path.display(), e))?;
+    }
+    if args.run.json {
+        super::print_json(&report);
+    } else {
+        println!("{markdown}");
+        eprintln!("done in {:.0} s", report.seconds);
+    }
+    Ok(())
+}

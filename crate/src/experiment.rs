@@ -1,0 +1,436 @@
+//! An over-unlearning experiment, end to end: train (or load) the service's model, build the
+//! normal and malicious requests for class A, apply each to a copy of the same model with the
+//! same unlearning method, evaluate, and report in the shape of the paper's Tables IV and V.
+
+use burn::module::Module as _;
+use serde::{Deserialize, Serialize};
+
+use crate::attack::oracle::Oracle;
+use crate::attack::push::{Goal, PushConfig};
+use crate::attack::request::{self, Pushed, Request, Side, SubmittedLabel};
+use crate::error::{Error, Result};
+use crate::metrics::{self, Evaluation, Shift};
+use crate::model::Trained;
+use crate::run::{RunConfig, RunData};
+use crate::unlearn::Method;
+use crate::unlearn::first_order::{self, Tau};
+
+/// A malicious (or normal) request kind.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "attack", rename_all = "snake_case")]
+pub enum Attack {
+    /// The samples themselves, with their original labels.
+    Normal,
+    /// Blends with class-B images; `ratio` is the weight of the class-B image.
+    Blending {
+        /// Weight of the class-B image, in [0, 1].
+        ratio: f64,
+    },
+    /// The last image on the true side of the boundary.
+    PushingI {
+        /// Toward class B rather than any class.
+        targeted: bool,
+    },
+    /// The first image across the boundary.
+    PushingII {
+        /// Toward class B rather than any class.
+        targeted: bool,
+    },
+}
+
+impl Attack {
+    /// A short name for tables.
+    pub fn name(&self) -> String {
+        match self {
+            Self::Normal => "normal".into(),
+            Self::Blending { ratio } => format!("blending r={ratio}"),
+            Self::PushingI { targeted } => {
+                format!("Pushing-I{}", if *targeted { " (targeted)" } else { "" })
+            }
+            Self::PushingII { targeted } => {
+                format!("Pushing-II{}", if *targeted { " (targeted)" } else { "" })
+            }
+        }
+    }
+}
+
+/// The experiment.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ExperimentConfig {
+    /// Data, model and training (its seed seeds everything).
+    pub run: RunConfig,
+    /// The class whose samples are forgotten.
+    pub class_a: String,
+    /// The blending and targeted-pushing class.
+    pub class_b: String,
+    /// Request sizes, in percent of class A's training images.
+    pub percentages: Vec<f64>,
+    /// The requests to compare; normal is always included first.
+    pub attacks: Vec<Attack>,
+    /// Submitted-label choices to report for each malicious request.
+    pub labels: Vec<SubmittedLabel>,
+    /// The service's unlearning method.
+    pub method: Method,
+    /// How samples are pushed.
+    pub push: PushConfig,
+}
+
+impl Default for ExperimentConfig {
+    fn default() -> Self {
+        Self {
+            run: RunConfig::default(),
+            class_a: "airplane".into(),
+            class_b: "cat".into(),
+            percentages: vec![10.0, 50.0],
+            attacks: vec![
+                Attack::PushingI { targeted: false },
+                Attack::PushingII { targeted: false },
+                Attack::PushingI { targeted: true },
+                Attack::PushingII { targeted: true },
+            ],
+            labels: vec![SubmittedLabel::Prediction],
+            method: Method::default(),
+            push: PushConfig::default(),
+        }
+    }
+}
+
+/// How the samples of a crafted request were made: successes, queries and seconds per sample.
+type Crafting = (usize, Vec<u64>, Vec<f64>);
+
+/// A request ready for the service.
+type Prepared = (Attack, SubmittedLabel, Request, Option<Crafting>);
+
+/// One request's outcome.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Row {
+    /// Request size in percent of class A.
+    pub percent: f64,
+    /// The request kind.
+    pub attack: Attack,
+    /// The submitted-label choice.
+    pub label: SubmittedLabel,
+    /// Images submitted.
+    pub size: usize,
+    /// Samples actually crafted (the rest were submitted as they were).
+    pub crafted: usize,
+    /// Mean l2, linf and SSIM of the submitted images against their originals.
+    pub mean_l2: f64,
+    /// Mean l-infinity distance.
+    pub mean_linf: f64,
+    /// Mean SSIM.
+    pub mean_ssim: f64,
+    /// Mean queries per crafted sample.
+    pub mean_queries: f64,
+    /// Mean seconds per crafted sample.
+    pub mean_seconds: f64,
+    /// Overall test accuracy after unlearning.
+    pub accuracy: f64,
+    /// Class A's test accuracy after unlearning.
+    pub accuracy_a: f64,
+    /// Class B's test accuracy after unlearning.
+    pub accuracy_b: f64,
+    /// Where class A's correctly classified test images went.
+    pub shift: Shift,
+    /// Test confusion matrix after unlearning.
+    pub confusion: Vec<Vec<u32>>,
+}
+
+/// The experiment's report.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ExperimentReport {
+    /// Crate version.
+    pub version: String,
+    /// The config (seed and backend included).
+    pub config: ExperimentConfig,
+    /// The backend's name.
+    pub backend: String,
+    /// Class names.
+    pub class_names: Vec<String>,
+    /// Test evaluation before unlearning.
+    pub before: Evaluation,
+    /// Train-set accuracy before unlearning.
+    pub train_accuracy: f64,
+    /// The first-order step size used (calibrated or fixed), if that is the method.
+    pub tau: Option<f64>,
+    /// The calibration, if tau was calibrated.
+    pub calibration: Option<first_order::Calibration>,
+    /// One row per request.
+    pub rows: Vec<Row>,
+    /// Wall time in seconds.
+    pub seconds: f64,
+}
+
+/// What the host hears while an experiment runs.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    /// A named stage advanced: `done` of `total`.
+    Stage {
+        /// What is being done.
+        name: String,
+        /// Units done.
+        done: usize,
+        /// Units in all.
+        total: usize,
+    },
+}
+
+/// Runs the experiment on `model`, trained on `data.train`.
+pub async fn run(
+    config: &ExperimentConfig,
+    data: &RunData,
+    model: &Trained,
+    mut event: impl FnMut(Event),
+) -> Result<ExperimentReport> {
+    let start = web_time::Instant::now();
+    let train = &data.train;
+    let class_a = train.class_index(&config.class_a)? as u16;
+    let class_b = train.class_index(&config.class_b)? as u16;
+    if class_a == class_b {
+        return Err(Error::config("class_b", "must differ from class A"));
+    }
+    for &p in &config.percentages {
+        if !(p > 0.0 && p <= 100.0) {
+            return Err(Error::config(
+                "percentage",
+                format!("{p} is not in (0, 100]"),
+            ));
+        }
+    }
+    let device = model
+        .model
+        .devices()
+        .into_iter()
+        .next()
+        .expect("the model has a device");
+    let seed = config.run.seed;
+    let before = metrics::evaluate(&model.model, &data.test, &device).await?;
+    let train_accuracy = metrics::evaluate(&model.model, train, &device)
+        .await?
+        .accuracy;
+    let mut stage = |name: &str, done, total| {
+        event(Event::Stage {
+            name: name.to_string(),
+            done,
+            total,
+        })
+    };
+
+    let (tau, calibration) = match &config.method {
+        Method::FirstOrder(fo) => match fo.tau {
+            Tau::Fixed(t) => (Some(t), None),
+            Tau::Calibrated {
+                request_fraction,
+                budget,
+            } => {
+                stage("calibrating tau", 0, 1);
+                let probe_sources =
+                    request::forget_set(train, class_a, request_fraction, seed ^ 0xca1)?;
+                let probe = train.select(&probe_sources);
+                let c = first_order::calibrate(
+                    &model.model,
+                    &probe,
+                    &data.validation,
+                    fo,
+                    budget,
+                    seed,
+                )
+                .await?;
+                stage("calibrating tau", 1, 1);
+                (Some(c.tau), Some(c))
+            }
+        },
+        _ => (None, None),
+    };
+
+    let mut rows = Vec::new();
+    let mut oracle = Oracle::new(&model.model, train.shape, train.num_classes());
+    for &percent in &config.percentages {
+        let sources = request::forget_set(train, class_a, percent / 100.0, seed)?;
+        let mut pushed: [Option<Pushed>; 2] = [None, None];
+        let mut requests: Vec<Prepared> = Vec::new();
+        let normal = request::normal(
+            &mut oracle,
+            train,
+            &sources,
+            SubmittedLabel::Original,
+            class_b,
+        )
+        .await?;
+        requests.push((Attack::Normal, SubmittedLabel::Original, normal, None));
+        for attack in &config.attacks {
+            for &label in &config.labels {
+                let (request, crafting) = match attack {
+                    Attack::Normal => continue,
+                    Attack::Blending { ratio } => (
+                        request::blending(
+                            &mut oracle,
+                            train,
+                            &sources,
+                            class_b,
+                            *ratio,
+                            label,
+                            seed,
+                        )
+                        .await?,
+                        None,
+                    ),
+                    Attack::PushingI { targeted } | Attack::PushingII { targeted } => {
+                        let slot = usize::from(*targeted);
+                        if pushed[slot].is_none() {
+                            let goal = if *targeted {
+                                Goal::Targeted(class_b)
+                            } else {
+                                Goal::Untargeted
+                            };
+                            let name = format!(
+                                "pushing {}% {}",
+                                percent,
+                                if *targeted { "(targeted)" } else { "" }
+                            );
+                            let p = request::push_all(
+                                &mut oracle,
+                                train,
+                                &sources,
+                                goal,
+                                &config.push,
+                                seed,
+                                |d, t| stage(&name, d, t),
+                            )
+                            .await?;
+                            pushed[slot] = Some(p);
+                        }
+                        let p = pushed[slot].as_ref().expect("pushed above");
+                        let side = if matches!(attack, Attack::PushingI { .. }) {
+                            Side::Inside
+                        } else {
+                            Side::Outside
+                        };
+                        let r =
+                            request::pushing(&mut oracle, train, &sources, p, side, label, class_b)
+                                .await?;
+                        (r, Some((p.successes(), p.queries(), p.seconds())))
+                    }
+                };
+                requests.push((attack.clone(), label, request, crafting));
+            }
+        }
+        let total = requests.len();
+        for (k, (attack, label, request, crafting)) in requests.into_iter().enumerate() {
+            stage(&format!("unlearning {percent}%"), k, total);
+            let unlearned = config
+                .method
+                .apply(&model.model, &request.submitted, tau.unwrap_or(0.0), seed)
+                .await?;
+            let after = metrics::evaluate(&unlearned, &data.test, &device).await?;
+            let mean = |v: &mut dyn Iterator<Item = f64>, n: usize| {
+                if n == 0 {
+                    0.0
+                } else {
+                    v.sum::<f64>() / n as f64
+                }
+            };
+            let n = request.stealth.len();
+            let (crafted, queries, seconds) = crafting.unwrap_or((0, Vec::new(), Vec::new()));
+            rows.push(Row {
+                percent,
+                attack,
+                label,
+                size: n,
+                crafted,
+                mean_l2: mean(&mut request.stealth.iter().map(|s| s.l2), n),
+                mean_linf: mean(&mut request.stealth.iter().map(|s| s.linf), n),
+                mean_ssim: mean(&mut request.stealth.iter().map(|s| s.ssim), n),
+                mean_queries: mean(&mut queries.iter().map(|&q| q as f64), queries.len()),
+                mean_seconds: mean(&mut seconds.iter().copied(), seconds.len()),
+                accuracy: after.accuracy,
+                accuracy_a: after.per_class[class_a as usize],
+                accuracy_b: after.per_class[class_b as usize],
+                shift: Shift::between(
+                    &data.test.labels,
+                    &before.predictions,
+                    &after.predictions,
+                    class_a,
+                    class_b,
+                ),
+                confusion: after.confusion,
+            });
+        }
+        stage(&format!("unlearning {percent}%"), total, total);
+    }
+    Ok(ExperimentReport {
+        version: crate::VERSION.to_string(),
+        config: config.clone(),
+        backend: config.run.backend.name().to_string(),
+        class_names: train.class_names.clone(),
+        before,
+        train_accuracy,
+        tau,
+        calibration,
+        rows,
+        seconds: start.elapsed().as_secs_f64(),
+    })
+}
+
+impl ExperimentReport {
+    /// The report as markdown tables shaped like the paper's Tables IV and V.
+    pub fn markdown(&self) -> String {
+        let c = &self.config;
+        let a = self
+            .class_names
+            .iter()
+            .position(|n| *n == c.class_a)
+            .unwrap_or(0);
+        let pct = |v: f64| format!("{:.1}", v * 100.0);
+        let mut out = format!(
+            "Before unlearning: train {}%, test {}%, {} test {}%. Method: {}{}.\n\n",
+            pct(self.train_accuracy),
+            pct(self.before.accuracy),
+            c.class_a,
+            pct(self.before.per_class[a]),
+            c.method.name(),
+            self.tau
+                .map(|t| format!(", tau {t:.3e}"))
+                .unwrap_or_default()
+        );
+        out += &format!(
+            "| request | attack | label | crafted | overall % | {} % | {} % | mean SSIM | mean l2 | queries/sample |\n|---|---|---|---|---|---|---|---|---|---|\n",
+            c.class_a, c.class_b
+        );
+        for r in &self.rows {
+            out += &format!(
+                "| {} ({}%) | {} | {:?} | {} | {} | {} | {} | {:.3} | {:.3} | {:.0} |\n",
+                r.size,
+                r.percent,
+                r.attack.name(),
+                r.label,
+                r.crafted,
+                pct(r.accuracy),
+                pct(r.accuracy_a),
+                pct(r.accuracy_b),
+                r.mean_ssim,
+                r.mean_l2,
+                r.mean_queries
+            );
+        }
+        let correct = self.rows.first().map_or(0, |r| r.shift.correct_before);
+        out += &format!(
+            "\nWhere the {correct} {} test images classified correctly before unlearning went (Table V):\n\n\
+             | request | attack | label | {} kept | moved to {} | moved elsewhere |\n|---|---|---|---|---|---|\n",
+            c.class_a, c.class_a, c.class_b
+        );
+        for r in &self.rows {
+            out += &format!(
+                "| {} | {} | {:?} | {} | {} | {} |\n",
+                r.size,
+                r.attack.name(),
+                r.label,
+                r.shift.kept,
+                r.shift.to_b,
+                r.shift.elsewhere
+            );
+        }
+        out
+    }
+}
