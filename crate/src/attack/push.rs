@@ -409,7 +409,32 @@ async fn linear_search(
             1.0
         };
         last_margin = m;
-        let step = stretch * overshoot * m / norm2;
+        // The slope of the margin along the direction: exact for white-box; for the black-box
+        // estimate, measured by one more pair of probes (a sampled gradient's norm overstates
+        // the slope by about sqrt(dimensions / probes), which would shorten every step).
+        let norm = norm2.sqrt();
+        let slope = match efficient {
+            Some(eff) if white.is_none() => {
+                let sigma = eff.sigma;
+                let along = |sign: f64| -> Vec<f32> {
+                    x.iter()
+                        .zip(&g)
+                        .map(|(&a, &gi)| (f64::from(a) + sign * sigma * gi / norm) as f32)
+                        .collect()
+                };
+                let pair = [along(1.0), along(-1.0)].concat();
+                let answers = oracle.query(&pair).await?;
+                let classes = oracle.classes();
+                let plus = margin(&log(&answers[..classes]), label, goal);
+                let minus = margin(&log(&answers[classes..]), label, goal);
+                (plus - minus) / (2.0 * sigma)
+            }
+            _ => norm,
+        };
+        if slope <= 1e-12 || !slope.is_finite() {
+            return Ok(Err(Failure::Stalled));
+        }
+        let step = stretch * overshoot * m / slope / norm;
         let next: Vec<f32> = x
             .iter()
             .zip(&g)
