@@ -208,6 +208,9 @@ pub fn run(args: ReproduceArgs) -> Result<()> {
             if let Some((_, b)) = &bar {
                 b.set_position(done as u64);
             }
+            if done == total {
+                eprintln!("{name}: {total}/{total} done");
+            }
         },
     ))?;
     if let Some((_, b)) = bar.take() {
