@@ -13,4 +13,4 @@ fi
 build_cli
 step "training the lab preset on CIFAR-10 data_batch_1 (data: $OVERUNLEARN_DATA)"
 "$OVERUNLEARN" train --dataset cifar10 --data "$OVERUNLEARN_DATA" --batches 1 --preset lab \
-  --epochs "${EPOCHS:-15}" --seed 0 --out "${MODEL:-$ROOT/target-lab-model.bin}" "$@"
+  --epochs "${EPOCHS:-10}" --seed 0 --out "${MODEL:-$ROOT/target-lab-model.bin}" "$@"
