@@ -2,7 +2,6 @@
 //! normal and malicious requests for class A, apply each to a copy of the same model with the
 //! same unlearning method, evaluate, and report in the shape of the paper's Tables IV and V.
 
-use burn::module::Module as _;
 use serde::{Deserialize, Serialize};
 
 use crate::attack::oracle::Oracle;
@@ -198,12 +197,7 @@ pub async fn run(
             ));
         }
     }
-    let device = model
-        .model
-        .devices()
-        .into_iter()
-        .next()
-        .expect("the model has a device");
+    let device = model.model.device();
     let seed = config.run.seed;
     let before = metrics::evaluate(&model.model, &data.test, &device).await?;
     let train_accuracy = metrics::evaluate(&model.model, train, &device)

@@ -13,7 +13,7 @@ use overunlearn::model::{BlockConfig, ModelConfig, Trained};
 /// One small model trained on synthetic colours, shared by the tests, and samples to push.
 fn trained() -> (Trained, Dataset) {
     static MODEL: std::sync::OnceLock<(Trained, Dataset)> = std::sync::OnceLock::new();
-    MODEL.get_or_init(|| common::seeded(train_model)).clone()
+    MODEL.get_or_init(train_model).clone()
 }
 
 fn train_model() -> (Trained, Dataset) {
@@ -35,22 +35,10 @@ fn train_model() -> (Trained, Dataset) {
     };
     let train = common::synthetic(3, 40, 8, 2);
     let val = common::synthetic(3, 10, 8, 3);
-    let settings = overunlearn::train::TrainConfig {
-        epochs: 3,
-        batch_size: 16,
-        ..Default::default()
-    };
-    let outcome = pollster::block_on(overunlearn::train::train(
-        &config,
-        &settings,
-        &train,
-        &val,
-        &Device::flex(),
-        1,
-        |_| std::ops::ControlFlow::Continue(()),
-    ))
-    .unwrap();
-    (outcome.trained, common::synthetic(3, 3, 8, 4))
+    (
+        common::train_small(&config, &train, &val, 3),
+        common::synthetic(3, 3, 8, 4),
+    )
 }
 
 fn label_of(oracle: &mut Oracle, image: &[u8]) -> u16 {

@@ -174,28 +174,13 @@ fn replacements_follow_their_kind_and_seed() {
 }
 
 fn trained_on_synthetic() -> (Trained, Dataset, Dataset) {
-    common::seeded(trained_on_synthetic_alone)
-}
-
-fn trained_on_synthetic_alone() -> (Trained, Dataset, Dataset) {
     let train = common::synthetic(3, 40, 4, 2);
     let val = common::synthetic(3, 20, 4, 3);
-    let config = overunlearn::train::TrainConfig {
-        epochs: 3,
-        batch_size: 16,
-        ..Default::default()
-    };
-    let outcome = block(overunlearn::train::train(
-        &tiny_config(),
-        &config,
-        &train,
-        &val,
-        &Device::flex(),
-        1,
-        |_| std::ops::ControlFlow::Continue(()),
-    ))
-    .unwrap();
-    (outcome.trained, train, val)
+    (
+        common::train_small(&tiny_config(), &train, &val, 3),
+        train,
+        val,
+    )
 }
 
 #[test]

@@ -22,11 +22,7 @@ pub struct Oracle {
 impl Oracle {
     /// Wraps `model` (queried in inference mode) for images of `shape`.
     pub fn new(model: &Cnn, shape: ImageShape, classes: usize) -> Self {
-        let device = model
-            .devices()
-            .into_iter()
-            .next()
-            .expect("the model has a device");
+        let device = model.device();
         Self {
             model: model.valid(),
             device,

@@ -19,11 +19,7 @@ pub struct WhiteBox {
 impl WhiteBox {
     /// Prepares `model`.
     pub fn new(model: &Cnn) -> Self {
-        let device = model
-            .devices()
-            .into_iter()
-            .next()
-            .expect("the model has a device");
+        let device = model.device();
         Self {
             net: model.differentiable(&device),
             device: device.autodiff(),

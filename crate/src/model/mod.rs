@@ -286,6 +286,14 @@ impl Cnn {
             .map(&mut InferenceFlags)
     }
 
+    /// The device the network's parameters live on.
+    pub fn device(&self) -> Device {
+        self.devices()
+            .into_iter()
+            .next()
+            .expect("a network has parameters, so a device")
+    }
+
     /// The layers the paper's first-order unlearning updates: dense, its batch-norm, output.
     pub fn last_layers(&self) -> (&Linear, Option<&BatchNorm>, &Linear) {
         (&self.dense, self.dense_norm.as_ref(), &self.output)

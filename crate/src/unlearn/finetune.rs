@@ -88,11 +88,7 @@ fn sgd_epochs(
     sign: f64,
 ) -> Result<Cnn> {
     settings.validate()?;
-    let device = model
-        .devices()
-        .into_iter()
-        .next()
-        .expect("the model has a device");
+    let device = model.device();
     let ad = device.clone().autodiff();
     let mut net = model.clone().train().fork(&ad);
     let mut sgd = SgdConfig::new().init();

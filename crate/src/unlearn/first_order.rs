@@ -153,11 +153,7 @@ pub async fn update(
             format!("{tau} is not a finite positive number"),
         ));
     }
-    let device = model
-        .devices()
-        .into_iter()
-        .next()
-        .expect("the model has a device");
+    let device = model.device();
     let replaced = replacements(request, config.replacement, seed);
     let mut net = model.differentiable(&device);
     let mut sgd = SgdConfig::new().init();
@@ -203,11 +199,7 @@ pub async fn calibrate(
     budget: f64,
     seed: u64,
 ) -> Result<Calibration> {
-    let device = model
-        .devices()
-        .into_iter()
-        .next()
-        .expect("the model has a device");
+    let device = model.device();
     let before = metrics::evaluate(model, validation, &device)
         .await?
         .accuracy;

@@ -72,11 +72,7 @@ pub(crate) fn summed_loss_grads(
     sign: f32,
     total: &mut GradientsParams,
 ) -> Result<()> {
-    let device = net
-        .devices()
-        .into_iter()
-        .next()
-        .expect("the model has a device");
+    let device = net.device();
     let indices: Vec<usize> = (0..dataset.len()).collect();
     for chunk in indices.chunks(EVAL_BATCH) {
         let logits = net.forward(input::images(dataset, chunk, &device));

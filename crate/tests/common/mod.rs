@@ -127,3 +127,31 @@ pub fn seeded<T>(run: impl FnOnce() -> T) -> T {
     let _turn = BACKEND_RNG.lock().unwrap_or_else(|e| e.into_inner());
     run()
 }
+
+/// Trains `model` on `train` (validating on `val`) for a few epochs with seed 1, taking its turn
+/// with the backend's random generator.
+pub fn train_small(
+    model: &overunlearn::model::ModelConfig,
+    train: &Dataset,
+    val: &Dataset,
+    epochs: usize,
+) -> overunlearn::model::Trained {
+    let settings = overunlearn::train::TrainConfig {
+        epochs,
+        batch_size: 16,
+        ..Default::default()
+    };
+    seeded(|| {
+        pollster::block_on(overunlearn::train::train(
+            model,
+            &settings,
+            train,
+            val,
+            &burn::prelude::Device::flex(),
+            1,
+            |_| std::ops::ControlFlow::Continue(()),
+        ))
+        .unwrap()
+        .trained
+    })
+}
