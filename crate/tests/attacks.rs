@@ -2,7 +2,6 @@
 
 mod common;
 
-use burn::prelude::*;
 use overunlearn::attack::oracle::Oracle;
 use overunlearn::attack::push::{
     self, Crossing, EfficientConfig, Goal, PushConfig, Search, ZooConfig,

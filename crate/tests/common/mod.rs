@@ -130,6 +130,7 @@ pub fn seeded<T>(run: impl FnOnce() -> T) -> T {
 
 /// Trains `model` on `train` (validating on `val`) for a few epochs with seed 1, taking its turn
 /// with the backend's random generator.
+#[cfg(not(target_arch = "wasm32"))]
 pub fn train_small(
     model: &overunlearn::model::ModelConfig,
     train: &Dataset,
