@@ -11,8 +11,8 @@ use crate::error::{Error, Result};
 use crate::metrics::{self, Evaluation, Shift};
 use crate::model::Trained;
 use crate::run::{RunConfig, RunData};
-use crate::unlearn::Method;
 use crate::unlearn::first_order::{self, Tau};
+use crate::unlearn::{Method, Service};
 
 /// A malicious (or normal) request kind.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -313,9 +313,15 @@ pub async fn run(
         let total = requests.len();
         for (k, (attack, label, request, crafting)) in requests.into_iter().enumerate() {
             stage(&format!("unlearning {percent}%"), k, total);
+            let service = Service {
+                train,
+                validation: &data.validation,
+                training: &config.run.train,
+                seed,
+            };
             let unlearned = config
                 .method
-                .apply(&model.model, &request.submitted, tau.unwrap_or(0.0), seed)
+                .apply(model, &request, service, tau.unwrap_or(0.0))
                 .await?;
             let after = metrics::evaluate(&unlearned, &data.test, &device).await?;
             let mean = |v: &mut dyn Iterator<Item = f64>, n: usize| {

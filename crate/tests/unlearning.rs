@@ -264,3 +264,66 @@ fn fine_tuning_and_gradient_ascent_move_every_layer_and_raise_the_request_loss()
         );
     }
 }
+
+#[test]
+fn retraining_without_a_whole_class_forgets_it_exactly() {
+    use overunlearn::attack::request::Request;
+    use overunlearn::unlearn::{Method, Service};
+    let train = common::synthetic(3, 40, 4, 2);
+    let val = common::synthetic(3, 20, 4, 3);
+    let training = overunlearn::train::TrainConfig {
+        epochs: 20,
+        batch_size: 16,
+        learning_rate: 0.01,
+        ..Default::default()
+    };
+    let model = common::seeded(|| {
+        block(overunlearn::train::train(
+            &tiny_config(),
+            &training,
+            &train,
+            &val,
+            &Device::flex(),
+            1,
+            |_| std::ops::ControlFlow::Continue(()),
+        ))
+    })
+    .unwrap()
+    .trained;
+    let sources: Vec<usize> = (0..train.len()).filter(|&i| train.labels[i] == 2).collect();
+    let request = Request {
+        submitted: train.select(&sources),
+        sources,
+        stealth: Vec::new(),
+    };
+    let training = overunlearn::train::TrainConfig {
+        epochs: 3,
+        batch_size: 16,
+        ..Default::default()
+    };
+    let service = Service {
+        train: &train,
+        validation: &val,
+        training: &training,
+        seed: 1,
+    };
+    let retrained =
+        common::seeded(|| block(Method::Retrain.apply(&model, &request, service, 0.0))).unwrap();
+    let before = block(metrics::evaluate(&model.model, &val, &Device::flex())).unwrap();
+    let after = block(metrics::evaluate(&retrained, &val, &Device::flex())).unwrap();
+    assert!(
+        before.per_class[2] > 0.5,
+        "the model knew class 2: {:?}",
+        before.per_class
+    );
+    assert_eq!(
+        after.per_class[2], 0.0,
+        "never trained on class 2: {:?}",
+        after.per_class
+    );
+    assert!(
+        after.per_class[0] > 0.5 && after.per_class[1] > 0.5,
+        "{:?}",
+        after.per_class
+    );
+}

@@ -13,6 +13,7 @@ use overunlearn::model::{Preset, Trained};
 use overunlearn::run::RunConfig;
 use overunlearn::train::TrainConfig;
 use overunlearn::unlearn::Method;
+use overunlearn::unlearn::finetune::SgdSettings;
 use overunlearn::unlearn::first_order::{FirstOrderConfig, Layers, Tau};
 use overunlearn::{Error, Result};
 
@@ -59,6 +60,9 @@ pub struct ReproduceArgs {
     /// Submitted-label choices for the malicious requests: prediction, original, class_b.
     #[arg(long, value_delimiter = ',', default_values = ["prediction"])]
     labels: Vec<String>,
+    /// The service's unlearning method: first-order, fine-tune, ascent or retrain.
+    #[arg(long, default_value = "first-order")]
+    method: String,
     /// A fixed first-order tau (the paper: 2e-4); without it the service calibrates tau.
     #[arg(long)]
     tau: Option<f64>,
@@ -137,21 +141,27 @@ impl ReproduceArgs {
                 Attack::PushingII { targeted: true },
             ],
             labels,
-            method: Method::FirstOrder(FirstOrderConfig {
-                tau: match self.tau {
-                    Some(t) => Tau::Fixed(t),
-                    None => Tau::Calibrated {
-                        request_fraction: 0.1,
-                        budget: self.budget / 100.0,
+            method: match self.method.as_str() {
+                "first-order" => Method::FirstOrder(FirstOrderConfig {
+                    tau: match self.tau {
+                        Some(t) => Tau::Fixed(t),
+                        None => Tau::Calibrated {
+                            request_fraction: 0.1,
+                            budget: self.budget / 100.0,
+                        },
                     },
-                },
-                layers: if self.all_layers {
-                    Layers::All
-                } else {
-                    Layers::Last
-                },
-                ..FirstOrderConfig::default()
-            }),
+                    layers: if self.all_layers {
+                        Layers::All
+                    } else {
+                        Layers::Last
+                    },
+                    ..FirstOrderConfig::default()
+                }),
+                "fine-tune" => Method::FineTune(SgdSettings::default()),
+                "ascent" => Method::GradientAscent(SgdSettings::default()),
+                "retrain" => Method::Retrain,
+                other => return Err(Error::config("method", format!("unknown method {other:?}"))),
+            },
             push: overunlearn::attack::push::PushConfig {
                 search,
                 query_budget: self.query_budget,

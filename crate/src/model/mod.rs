@@ -286,12 +286,13 @@ impl Cnn {
             .map(&mut InferenceFlags)
     }
 
-    /// The device the network's parameters live on.
+    /// The (plain, non-autodiff) device the network's parameters live on.
     pub fn device(&self) -> Device {
         self.devices()
             .into_iter()
             .next()
             .expect("a network has parameters, so a device")
+            .without_autodiff()
     }
 
     /// The layers the paper's first-order unlearning updates: dense, its batch-norm, output.

@@ -12,10 +12,12 @@ use burn::optim::GradientsParams;
 use burn::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use crate::attack::request::Request;
 use crate::data::Dataset;
 use crate::error::Result;
 use crate::metrics::EVAL_BATCH;
-use crate::model::{Cnn, input};
+use crate::model::{Cnn, Trained, input};
+use crate::train::TrainConfig;
 
 /// An unlearning method and its parameters.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -27,6 +29,22 @@ pub enum Method {
     FineTune(finetune::SgdSettings),
     /// Gradient ascent on the request.
     GradientAscent(finetune::SgdSettings),
+    /// Retraining from scratch without the forgotten training samples: exact unlearning, the
+    /// reference (crafted images change nothing but which samples are dropped).
+    Retrain,
+}
+
+/// What the service holds besides the model: its training data and how it trained.
+#[derive(Debug, Clone, Copy)]
+pub struct Service<'a> {
+    /// The training images.
+    pub train: &'a Dataset,
+    /// The validation images (for the best checkpoint when retraining).
+    pub validation: &'a Dataset,
+    /// How the model was trained.
+    pub training: &'a TrainConfig,
+    /// The seed of the service's randomness.
+    pub seed: u64,
 }
 
 impl Default for Method {
@@ -42,21 +60,47 @@ impl Method {
             Self::FirstOrder(_) => "first-order",
             Self::FineTune(_) => "fine-tuning (random labels)",
             Self::GradientAscent(_) => "gradient ascent",
+            Self::Retrain => "retraining from scratch",
         }
     }
 
-    /// Unlearns `request` (submitted images and labels) from `model`; `tau` is the first-order
-    /// step size the service settled on (ignored by the other methods).
-    pub async fn apply(&self, model: &Cnn, request: &Dataset, tau: f64, seed: u64) -> Result<Cnn> {
+    /// Unlearns `request` from `model`: the approximate methods use the submitted images and
+    /// labels; retraining drops the request's source samples from `service.train`. `tau` is the
+    /// first-order step size the service settled on (ignored by the other methods).
+    pub async fn apply(
+        &self,
+        model: &Trained,
+        request: &Request,
+        service: Service<'_>,
+        tau: f64,
+    ) -> Result<Cnn> {
+        let submitted = &request.submitted;
+        let seed = service.seed;
         match self {
             Self::FirstOrder(config) => {
-                first_order::update(model, request, config, tau, seed).await
+                first_order::update(&model.model, submitted, config, tau, seed).await
             }
             Self::FineTune(settings) => {
-                finetune::random_labels(model, request, settings, seed).await
+                finetune::random_labels(&model.model, submitted, settings, seed).await
             }
             Self::GradientAscent(settings) => {
-                finetune::gradient_ascent(model, request, settings, seed).await
+                finetune::gradient_ascent(&model.model, submitted, settings, seed).await
+            }
+            Self::Retrain => {
+                let mut forget = vec![false; service.train.len()];
+                request.sources.iter().for_each(|&i| forget[i] = true);
+                let kept: Vec<usize> = (0..service.train.len()).filter(|&i| !forget[i]).collect();
+                let outcome = crate::train::train(
+                    &model.config,
+                    service.training,
+                    &service.train.select(&kept),
+                    service.validation,
+                    &model.model.device(),
+                    seed,
+                    |_| std::ops::ControlFlow::Continue(()),
+                )
+                .await?;
+                Ok(outcome.trained.model)
             }
         }
     }
