@@ -296,14 +296,12 @@ fn retraining_without_a_whole_class_forgets_it_exactly() {
         sources,
         stealth: Vec::new(),
     };
-    let training = overunlearn::train::TrainConfig {
-        epochs: 3,
-        batch_size: 16,
-        ..Default::default()
-    };
+    // Without validation images the last epoch is kept: with them, the lowest validation loss
+    // would pick an early epoch, since the forgotten class in validation only gets worse.
+    let no_validation = train.select(&[]);
     let service = Service {
         train: &train,
-        validation: &val,
+        validation: &no_validation,
         training: &training,
         seed: 1,
     };
@@ -312,8 +310,8 @@ fn retraining_without_a_whole_class_forgets_it_exactly() {
     let before = block(metrics::evaluate(&model.model, &val, &Device::flex())).unwrap();
     let after = block(metrics::evaluate(&retrained, &val, &Device::flex())).unwrap();
     assert!(
-        before.per_class[2] > 0.5,
-        "the model knew class 2: {:?}",
+        before.per_class.iter().all(|&a| a > 0.8),
+        "the model knew every class: {:?}",
         before.per_class
     );
     assert_eq!(
