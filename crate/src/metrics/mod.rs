@@ -124,10 +124,7 @@ pub async fn evaluate(model: &Cnn, dataset: &Dataset, device: &Device) -> Result
     let indices: Vec<usize> = (0..dataset.len()).collect();
     for chunk in indices.chunks(EVAL_BATCH) {
         let logits = model.forward(input::images(dataset, chunk, device));
-        let log_probs = burn::tensor::activation::log_softmax(logits.clone(), 1);
-        let targets = input::labels(dataset, chunk, device);
-        let picked = log_probs.gather(1, targets.unsqueeze_dim(1));
-        let loss = picked.sum().neg();
+        let loss = summed_cross_entropy(logits.clone(), input::labels(dataset, chunk, device));
         let pred = logits.argmax(1).reshape([-1]);
         loss_sum += f64::from(read_f32(loss).await?[0]);
         predictions.extend(read_i64(pred).await?.into_iter().map(|p| p as u16));
@@ -138,6 +135,13 @@ pub async fn evaluate(model: &Cnn, dataset: &Dataset, device: &Device) -> Result
         classes,
         loss_sum,
     ))
+}
+
+/// The sum over the batch of the cross-entropy of `logits` against `targets` (evaluation and
+/// the unlearning methods share it).
+pub fn summed_cross_entropy(logits: Tensor<2>, targets: Tensor<1, Int>) -> Tensor<1> {
+    let log_probs = burn::tensor::activation::log_softmax(logits, 1);
+    log_probs.gather(1, targets.unsqueeze_dim(1)).sum().neg()
 }
 
 /// Class probabilities for the images at `indices`: `indices.len()` rows of `num_classes` values.

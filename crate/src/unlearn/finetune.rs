@@ -7,9 +7,9 @@ use rand::Rng as _;
 use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
 
-use super::summed_cross_entropy;
 use crate::data::Dataset;
 use crate::error::{Error, Result};
+use crate::metrics::summed_cross_entropy;
 use crate::model::{Cnn, input};
 use crate::rng;
 

@@ -121,18 +121,12 @@ pub(crate) fn summed_loss_grads(
     for chunk in indices.chunks(EVAL_BATCH) {
         let logits = net.forward(input::images(dataset, chunk, &device));
         let targets = input::labels(dataset, chunk, &device);
-        let loss = summed_cross_entropy(logits, targets).mul_scalar(sign);
+        let loss = crate::metrics::summed_cross_entropy(logits, targets).mul_scalar(sign);
         let mut grads = loss.backward();
         let chunk_grads = GradientsParams::from_params(&mut grads, net, ids);
         accumulate(total, chunk_grads, net);
     }
     Ok(())
-}
-
-/// The sum over the batch of the cross-entropy of `logits` against `targets`.
-pub fn summed_cross_entropy(logits: Tensor<2>, targets: Tensor<1, Int>) -> Tensor<1> {
-    let log_probs = burn::tensor::activation::log_softmax(logits, 1);
-    log_probs.gather(1, targets.unsqueeze_dim(1)).sum().neg()
 }
 
 /// Adds `part`'s gradients into `total`, parameter by parameter.
