@@ -4,13 +4,17 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::attack::gallery;
 use crate::attack::oracle::Oracle;
 use crate::attack::push::{Goal, PushConfig};
 use crate::attack::request::{self, Pushed, Request, Side, SubmittedLabel};
+use crate::data::{Dataset, SubsetSpec};
 use crate::error::{Error, Result};
 use crate::metrics::{self, Evaluation, Shift};
+use crate::model::Preset;
 use crate::model::Trained;
 use crate::run::{RunConfig, RunData};
+use crate::train::TrainConfig;
 use crate::unlearn::first_order::{self, Tau};
 use crate::unlearn::{Method, Service};
 
@@ -95,11 +99,172 @@ impl Default for ExperimentConfig {
     }
 }
 
-/// How the samples of a crafted request were made: successes, queries and seconds per sample.
-type Crafting = (usize, Vec<u64>, Vec<f64>);
+impl ExperimentConfig {
+    /// The built-in experiments by name: `paper` (the defaults: CIFAR-10, `lab` preset, 10% and
+    /// 50% of airplane, every pushing attack) and `tutorial` (a small balanced CIFAR-10 subset
+    /// from `data_batch_1`, the `tutorial` preset, half of airplane's images, normal vs
+    /// Pushing-I: the whole flow in about two minutes on a laptop's CPU in a browser).
+    pub fn scenario(name: &str) -> Result<Self> {
+        match name {
+            "paper" => Ok(Self::default()),
+            "tutorial" => Ok(Self {
+                run: RunConfig {
+                    batches: vec![1],
+                    train_subset: SubsetSpec {
+                        classes: Vec::new(),
+                        per_class: Some(250),
+                        validation: 0.1,
+                    },
+                    test_per_class: Some(100),
+                    preset: Preset::Tutorial,
+                    train: TrainConfig {
+                        epochs: 8,
+                        ..TrainConfig::default()
+                    },
+                    ..RunConfig::default()
+                },
+                percentages: vec![50.0],
+                attacks: vec![Attack::PushingI { targeted: false }],
+                ..Self::default()
+            }),
+            other => Err(Error::config(
+                "scenario",
+                format!("unknown scenario {other:?} (expected paper or tutorial)"),
+            )),
+        }
+    }
 
-/// A request ready for the service.
-type Prepared = (Attack, SubmittedLabel, Request, Option<Crafting>);
+    /// Checks every value before any work starts (the run, the classes, the percentages, the
+    /// attacks' parameters, the method and the search).
+    pub fn validate(&self) -> Result<()> {
+        self.run.validate()?;
+        if self.class_a == self.class_b {
+            return Err(Error::config("class_b", "must differ from class A"));
+        }
+        if self.percentages.is_empty() {
+            return Err(Error::config("percentages", "give at least one"));
+        }
+        for &p in &self.percentages {
+            if !(p > 0.0 && p <= 100.0) {
+                return Err(Error::config(
+                    "percentage",
+                    format!("{p} is not in (0, 100]"),
+                ));
+            }
+        }
+        for attack in &self.attacks {
+            if let Attack::Blending { ratio } = attack
+                && !(0.0..=1.0).contains(ratio)
+            {
+                return Err(Error::config(
+                    "ratio",
+                    format!("blending ratio {ratio} is not in [0, 1]"),
+                ));
+            }
+        }
+        match &self.method {
+            Method::FirstOrder(fo) => fo.validate()?,
+            Method::FineTune(sgd) | Method::GradientAscent(sgd) => sgd.validate()?,
+            Method::Retrain => {}
+        }
+        self.push.validate()
+    }
+
+    /// Whether `other` builds the same requests (everything but the unlearning method agrees).
+    pub fn same_requests(&self, other: &Self) -> bool {
+        Self {
+            method: other.method.clone(),
+            ..self.clone()
+        } == *other
+    }
+}
+
+/// How the samples of a crafted request were made: per sample, the queries and seconds spent,
+/// `None` where no crossing was found (the sample was submitted as it was).
+#[derive(Debug, Clone, Default)]
+struct Crafting {
+    queries: Vec<Option<u64>>,
+    seconds: Vec<Option<f64>>,
+}
+
+/// A request built for the service and not yet applied to the model.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    /// Request size in percent of class A.
+    pub percent: f64,
+    /// The request kind.
+    pub attack: Attack,
+    /// The submitted-label choice.
+    pub label: SubmittedLabel,
+    /// The images, labels and sources.
+    pub request: Request,
+    crafting: Option<Crafting>,
+}
+
+/// Summary figures of a prepared request.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct RequestStats {
+    /// Images submitted.
+    pub size: usize,
+    /// Samples actually crafted (the rest were submitted as they were).
+    pub crafted: usize,
+    /// Mean l2 distance of the submitted images to their originals.
+    pub mean_l2: f64,
+    /// Mean l-infinity distance.
+    pub mean_linf: f64,
+    /// Mean SSIM.
+    pub mean_ssim: f64,
+    /// Mean queries per crafted sample.
+    pub mean_queries: f64,
+    /// Mean seconds per crafted sample.
+    pub mean_seconds: f64,
+}
+
+fn mean(values: impl Iterator<Item = f64>) -> f64 {
+    let (sum, n) = values.fold((0.0, 0usize), |(s, n), v| (s + v, n + 1));
+    if n == 0 { 0.0 } else { sum / n as f64 }
+}
+
+impl Prepared {
+    /// Its size, stealth and crafting cost.
+    pub fn stats(&self) -> RequestStats {
+        let stealth = &self.request.stealth;
+        let c = self.crafting.clone().unwrap_or_default();
+        RequestStats {
+            size: stealth.len(),
+            crafted: c.queries.iter().flatten().count(),
+            mean_l2: mean(stealth.iter().map(|s| s.l2)),
+            mean_linf: mean(stealth.iter().map(|s| s.linf)),
+            mean_ssim: mean(stealth.iter().map(|s| s.ssim)),
+            mean_queries: mean(c.queries.iter().flatten().map(|&q| q as f64)),
+            mean_seconds: mean(c.seconds.iter().flatten().copied()),
+        }
+    }
+
+    /// Its first `count` samples beside their originals, with the model's predictions.
+    pub async fn gallery(
+        &self,
+        model: &Trained,
+        train: &Dataset,
+        count: usize,
+    ) -> Result<Vec<gallery::Sample>> {
+        let queries = self
+            .crafting
+            .as_ref()
+            .map(|c| c.queries.clone())
+            .unwrap_or_default();
+        gallery::samples(&model.model, train, &self.request, &queries, count).await
+    }
+}
+
+/// The requests of an experiment, built and waiting for the service.
+#[derive(Debug, Clone)]
+pub struct Crafted {
+    /// Normal first, then each attack and label, for every percentage.
+    pub requests: Vec<Prepared>,
+    /// Seconds spent building them.
+    pub seconds: f64,
+}
 
 /// One request's outcome.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -130,6 +295,8 @@ pub struct Row {
     pub accuracy_a: f64,
     /// Class B's test accuracy after unlearning.
     pub accuracy_b: f64,
+    /// Per-class test accuracy after unlearning.
+    pub per_class: Vec<f64>,
     /// Where class A's correctly classified test images went.
     pub shift: Shift,
     /// Test confusion matrix after unlearning.
@@ -175,75 +342,40 @@ pub enum Event {
     },
 }
 
-/// Runs the experiment on `model`, trained on `data.train`.
-pub async fn run(
+/// Validates `config` and finds its classes in `train`; returns classes A and B.
+fn classes(config: &ExperimentConfig, train: &Dataset) -> Result<(u16, u16)> {
+    config.validate()?;
+    let class_a = train.class_index(&config.class_a)? as u16;
+    let class_b = train.class_index(&config.class_b)? as u16;
+    Ok((class_a, class_b))
+}
+
+/// Reports a stage's progress to `event`.
+fn stage(event: &mut impl FnMut(Event), name: &str, done: usize, total: usize) {
+    event(Event::Stage {
+        name: name.to_string(),
+        done,
+        total,
+    })
+}
+
+/// The malicious user's part: builds the normal request and every malicious one that `config`
+/// asks for, at every percentage, against `model` (trained on `data.train`).
+pub async fn craft(
     config: &ExperimentConfig,
     data: &RunData,
     model: &Trained,
-    mut event: impl FnMut(Event),
-) -> Result<ExperimentReport> {
+    event: &mut impl FnMut(Event),
+) -> Result<Crafted> {
     let start = web_time::Instant::now();
     let train = &data.train;
-    let class_a = train.class_index(&config.class_a)? as u16;
-    let class_b = train.class_index(&config.class_b)? as u16;
-    if class_a == class_b {
-        return Err(Error::config("class_b", "must differ from class A"));
-    }
-    for &p in &config.percentages {
-        if !(p > 0.0 && p <= 100.0) {
-            return Err(Error::config(
-                "percentage",
-                format!("{p} is not in (0, 100]"),
-            ));
-        }
-    }
-    let device = model.model.device();
+    let (class_a, class_b) = classes(config, train)?;
     let seed = config.run.seed;
-    let before = metrics::evaluate(&model.model, &data.test, &device).await?;
-    let train_accuracy = metrics::evaluate(&model.model, train, &device)
-        .await?
-        .accuracy;
-    let mut stage = |name: &str, done, total| {
-        event(Event::Stage {
-            name: name.to_string(),
-            done,
-            total,
-        })
-    };
-
-    let (tau, calibration) = match &config.method {
-        Method::FirstOrder(fo) => match fo.tau {
-            Tau::Fixed(t) => (Some(t), None),
-            Tau::Calibrated {
-                request_fraction,
-                budget,
-            } => {
-                stage("calibrating tau", 0, 1);
-                let probe_sources =
-                    request::forget_set(train, class_a, request_fraction, seed ^ 0xca1)?;
-                let probe = train.select(&probe_sources);
-                let c = first_order::calibrate(
-                    &model.model,
-                    &probe,
-                    &data.validation,
-                    fo,
-                    budget,
-                    seed,
-                )
-                .await?;
-                stage("calibrating tau", 1, 1);
-                (Some(c.tau), Some(c))
-            }
-        },
-        _ => (None, None),
-    };
-
-    let mut rows = Vec::new();
     let mut oracle = Oracle::new(&model.model, train.shape, train.num_classes());
+    let mut requests = Vec::new();
     for &percent in &config.percentages {
         let sources = request::forget_set(train, class_a, percent / 100.0, seed)?;
         let mut pushed: [Option<Pushed>; 2] = [None, None];
-        let mut requests: Vec<Prepared> = Vec::new();
         let normal = request::normal(
             &mut oracle,
             train,
@@ -252,7 +384,13 @@ pub async fn run(
             class_b,
         )
         .await?;
-        requests.push((Attack::Normal, SubmittedLabel::Original, normal, None));
+        requests.push(Prepared {
+            percent,
+            attack: Attack::Normal,
+            label: SubmittedLabel::Original,
+            request: normal,
+            crafting: None,
+        });
         for attack in &config.attacks {
             for &label in &config.labels {
                 let (request, crafting) = match attack {
@@ -290,7 +428,7 @@ pub async fn run(
                                 goal,
                                 &config.push,
                                 seed,
-                                |d, t| stage(&name, d, t),
+                                |d, t| stage(event, &name, d, t),
                             )
                             .await?;
                             pushed[slot] = Some(p);
@@ -304,61 +442,126 @@ pub async fn run(
                         let r =
                             request::pushing(&mut oracle, train, &sources, p, side, label, class_b)
                                 .await?;
-                        (r, Some((p.successes(), p.queries(), p.seconds())))
+                        let crafting = Crafting {
+                            queries: p
+                                .outcomes
+                                .iter()
+                                .map(|o| o.as_ref().ok().map(|c| c.queries))
+                                .collect(),
+                            seconds: p
+                                .outcomes
+                                .iter()
+                                .map(|o| o.as_ref().ok().map(|c| c.seconds))
+                                .collect(),
+                        };
+                        (r, Some(crafting))
                     }
                 };
-                requests.push((attack.clone(), label, request, crafting));
+                requests.push(Prepared {
+                    percent,
+                    attack: attack.clone(),
+                    label,
+                    request,
+                    crafting,
+                });
             }
         }
-        let total = requests.len();
-        for (k, (attack, label, request, crafting)) in requests.into_iter().enumerate() {
-            stage(&format!("unlearning {percent}%"), k, total);
-            let service = Service {
-                train,
-                validation: &data.validation,
-                training: &config.run.train,
-                seed,
-            };
-            let unlearned = config
-                .method
-                .apply(model, &request, service, tau.unwrap_or(0.0))
-                .await?;
-            let after = metrics::evaluate(&unlearned, &data.test, &device).await?;
-            let mean = |v: &mut dyn Iterator<Item = f64>, n: usize| {
-                if n == 0 {
-                    0.0
-                } else {
-                    v.sum::<f64>() / n as f64
-                }
-            };
-            let n = request.stealth.len();
-            let (crafted, queries, seconds) = crafting.unwrap_or((0, Vec::new(), Vec::new()));
-            rows.push(Row {
-                percent,
-                attack,
-                label,
-                size: n,
-                crafted,
-                mean_l2: mean(&mut request.stealth.iter().map(|s| s.l2), n),
-                mean_linf: mean(&mut request.stealth.iter().map(|s| s.linf), n),
-                mean_ssim: mean(&mut request.stealth.iter().map(|s| s.ssim), n),
-                mean_queries: mean(&mut queries.iter().map(|&q| q as f64), queries.len()),
-                mean_seconds: mean(&mut seconds.iter().copied(), seconds.len()),
-                accuracy: after.accuracy,
-                accuracy_a: after.per_class[class_a as usize],
-                accuracy_b: after.per_class[class_b as usize],
-                shift: Shift::between(
-                    &data.test.labels,
-                    &before.predictions,
-                    &after.predictions,
-                    class_a,
-                    class_b,
-                ),
-                confusion: after.confusion,
-            });
-        }
-        stage(&format!("unlearning {percent}%"), total, total);
     }
+    Ok(Crafted {
+        requests,
+        seconds: start.elapsed().as_secs_f64(),
+    })
+}
+
+/// The service's part: fixes (or calibrates) its step size, applies every crafted request to a
+/// copy of `model` and evaluates each outcome on the test split.
+pub async fn unlearn(
+    config: &ExperimentConfig,
+    data: &RunData,
+    model: &Trained,
+    crafted: &Crafted,
+    event: &mut impl FnMut(Event),
+) -> Result<ExperimentReport> {
+    let start = web_time::Instant::now();
+    let train = &data.train;
+    let (class_a, class_b) = classes(config, train)?;
+    let device = model.model.device();
+    let seed = config.run.seed;
+    let before = metrics::evaluate(&model.model, &data.test, &device).await?;
+    let train_accuracy = metrics::evaluate(&model.model, train, &device)
+        .await?
+        .accuracy;
+
+    let (tau, calibration) = match &config.method {
+        Method::FirstOrder(fo) => match fo.tau {
+            Tau::Fixed(t) => (Some(t), None),
+            Tau::Calibrated {
+                request_fraction,
+                budget,
+            } => {
+                stage(event, "calibrating tau", 0, 1);
+                let probe_sources =
+                    request::forget_set(train, class_a, request_fraction, seed ^ 0xca1)?;
+                let probe = train.select(&probe_sources);
+                let c = first_order::calibrate(
+                    &model.model,
+                    &probe,
+                    &data.validation,
+                    fo,
+                    budget,
+                    seed,
+                )
+                .await?;
+                stage(event, "calibrating tau", 1, 1);
+                (Some(c.tau), Some(c))
+            }
+        },
+        _ => (None, None),
+    };
+
+    let mut rows = Vec::new();
+    let total = crafted.requests.len();
+    for (k, prepared) in crafted.requests.iter().enumerate() {
+        stage(event, "unlearning", k, total);
+        let service = Service {
+            train,
+            validation: &data.validation,
+            training: &config.run.train,
+            seed,
+        };
+        let unlearned = config
+            .method
+            .apply(model, &prepared.request, service, tau.unwrap_or(0.0))
+            .await?;
+        let after = metrics::evaluate(&unlearned, &data.test, &device).await?;
+        let stats = prepared.stats();
+        rows.push(Row {
+            percent: prepared.percent,
+            attack: prepared.attack.clone(),
+            label: prepared.label,
+            size: stats.size,
+            crafted: stats.crafted,
+            mean_l2: stats.mean_l2,
+            mean_linf: stats.mean_linf,
+            mean_ssim: stats.mean_ssim,
+            mean_queries: stats.mean_queries,
+            mean_seconds: stats.mean_seconds,
+            accuracy: after.accuracy,
+            accuracy_a: after.per_class[class_a as usize],
+            accuracy_b: after.per_class[class_b as usize],
+            per_class: after.per_class.clone(),
+            shift: Shift::between(
+                &data.test.labels,
+                &before.predictions,
+                &after.predictions,
+                class_a,
+                class_b,
+            ),
+            confusion: after.confusion,
+        });
+        crate::host::yield_now().await;
+    }
+    stage(event, "unlearning", total, total);
     Ok(ExperimentReport {
         version: crate::VERSION.to_string(),
         config: config.clone(),
@@ -369,8 +572,19 @@ pub async fn run(
         tau,
         calibration,
         rows,
-        seconds: start.elapsed().as_secs_f64(),
+        seconds: crafted.seconds + start.elapsed().as_secs_f64(),
     })
+}
+
+/// Runs the whole experiment on `model`, trained on `data.train`: [`craft`], then [`unlearn`].
+pub async fn run(
+    config: &ExperimentConfig,
+    data: &RunData,
+    model: &Trained,
+    mut event: impl FnMut(Event),
+) -> Result<ExperimentReport> {
+    let crafted = craft(config, data, model, &mut event).await?;
+    unlearn(config, data, model, &crafted, &mut event).await
 }
 
 impl ExperimentReport {

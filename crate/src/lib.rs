@@ -13,6 +13,7 @@
 //! - [`experiment`]: normal vs malicious requests through the service, Tables IV and V;
 //! - [`run`]: a whole training run from a serialisable config to a report;
 //! - [`backend`]: picking flex or wgpu at run time;
+//! - [`host`]: yielding to the host's event loop between long steps;
 //! - `wasm` (wasm32 only): the JavaScript bindings.
 
 pub mod attack;
@@ -20,6 +21,7 @@ pub mod backend;
 pub mod data;
 pub mod error;
 pub mod experiment;
+pub mod host;
 pub mod metrics;
 pub mod model;
 pub mod rng;

@@ -115,10 +115,71 @@ impl RunConfig {
         })
     }
 
+    /// The official files this run reads, as paths under a data directory (for hosts that
+    /// fetch them one by one, like the browser).
+    pub fn files(&self) -> DataFiles {
+        let layout = self.dataset.layout();
+        let path = |name: &str| format!("{}/{name}", layout.folder);
+        let (required, optional) = match self.dataset {
+            DatasetKind::Cifar10 => {
+                let mut required = vec![path("batches.meta.txt"), path("test_batch.bin")];
+                let batch = |n: &usize| path(&format!("data_batch_{n}.bin"));
+                if self.batches.is_empty() {
+                    // Every batch present: the first is needed, the others are welcome.
+                    required.push(batch(&1));
+                    (required, (2..=5).map(|n| batch(&n)).collect())
+                } else {
+                    required.extend(self.batches.iter().map(batch));
+                    (required, Vec::new())
+                }
+            }
+            DatasetKind::Cifar100 | DatasetKind::Cifar100Coarse => (
+                [
+                    "fine_label_names.txt",
+                    "coarse_label_names.txt",
+                    "train.bin",
+                    "test.bin",
+                ]
+                .map(path)
+                .to_vec(),
+                Vec::new(),
+            ),
+            DatasetKind::Stl10 => (
+                [
+                    "class_names.txt",
+                    "train_X.bin",
+                    "train_y.bin",
+                    "test_X.bin",
+                    "test_y.bin",
+                ]
+                .map(path)
+                .to_vec(),
+                Vec::new(),
+            ),
+        };
+        DataFiles {
+            required,
+            optional,
+            archive: layout.archive.to_string(),
+        }
+    }
+
     /// The architecture for `data`.
     pub fn model(&self, data: &Dataset) -> ModelConfig {
         self.preset.config(data.shape, data.num_classes())
     }
+}
+
+/// The files a run reads: all of `required` (and whichever of `optional` exist), or the
+/// official `archive` that holds them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DataFiles {
+    /// Paths that must be present.
+    pub required: Vec<String>,
+    /// Paths read when present.
+    pub optional: Vec<String>,
+    /// The official archive's file name.
+    pub archive: String,
 }
 
 /// What a training run reports: enough to reproduce and to compare it.

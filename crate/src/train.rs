@@ -233,6 +233,7 @@ pub async fn train(
                 cancelled = true;
                 break 'epochs;
             }
+            crate::host::yield_now().await;
         }
         let images_per_sec = seen as f64 / epoch_start.elapsed().as_secs_f64().max(1e-9);
         let val: Option<Evaluation> = if validation.is_empty() {

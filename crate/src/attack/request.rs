@@ -209,6 +209,7 @@ pub async fn push_all(
             .await?,
         );
         progress(k + 1, sources.len());
+        crate::host::yield_now().await;
     }
     Ok(Pushed { outcomes })
 }

@@ -30,6 +30,9 @@ pub struct ReproduceArgs {
     /// A JSON experiment config; flags below are ignored when it is given.
     #[arg(long)]
     config: Option<PathBuf>,
+    /// A built-in experiment (paper or tutorial); flags below are ignored when it is given.
+    #[arg(long, conflicts_with = "config")]
+    scenario: Option<String>,
     /// A trained model file to attack instead of training one.
     #[arg(long)]
     model: Option<PathBuf>,
@@ -93,6 +96,9 @@ impl ReproduceArgs {
             return serde_json::from_str(&text).map_err(|e| {
                 Error::config(path.display(), format!("not an experiment config: {e}"))
             });
+        }
+        if let Some(name) = &self.scenario {
+            return ExperimentConfig::scenario(name);
         }
         let labels = self
             .labels

@@ -1,0 +1,70 @@
+// Shared set-up of the end-to-end tests: the built lab served by `vite preview` on 127.0.0.1
+// (with the data directory at /datasets/), and Debian's Chromium driven by playwright-core.
+import { spawn } from "node:child_process";
+import { mkdirSync } from "node:fs";
+import { chromium } from "playwright-core";
+
+export const ARTIFACTS = new URL("../../test-results/", import.meta.url).pathname;
+mkdirSync(ARTIFACTS, { recursive: true });
+
+/** Starts `vite preview` on a free port; resolves to `{ url, stop }`. */
+export async function serve() {
+  const vite = new URL("../../node_modules/vite/bin/vite.js", import.meta.url).pathname;
+  const child = spawn(process.execPath, [vite, "preview", "--port", "0", "--host", "127.0.0.1"], {
+    cwd: new URL("../../", import.meta.url).pathname,
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  const url = await new Promise((resolve, reject) => {
+    let out = "";
+    child.stdout.on("data", (chunk) => {
+      out += chunk;
+      const match = out.match(/http:\/\/127\.0\.0\.1:\d+\//);
+      if (match) resolve(match[0]);
+    });
+    child.on("exit", (code) => reject(new Error(`vite preview exited (${code}): ${out}`)));
+  });
+  return { url, stop: () => child.kill() };
+}
+
+/** Launches headless Chromium; `webgpu` adds --enable-unsafe-webgpu. */
+export function launch({ webgpu = false } = {}) {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+    args: [
+      "--no-sandbox",
+      "--disable-background-networking",
+      "--disable-component-update",
+      ...(webgpu ? ["--enable-unsafe-webgpu"] : []),
+    ],
+  });
+}
+
+/** Opens `url` in `context` and waits until the lab has started. */
+export async function openLab(context, url) {
+  const page = await context.newPage();
+  page.on("pageerror", (e) => console.error("page error:", e.message));
+  await page.goto(url);
+  await page.waitForSelector("body[data-ready=true]", { timeout: 120_000 });
+  return page;
+}
+
+/** Waits until no action runs in the page; fails with the page's notice if one shows an error. */
+export async function settle(page, timeout = 900_000) {
+  await page.waitForFunction(() => !document.body.classList.contains("busy"), null, {
+    timeout,
+    polling: 500,
+  });
+  const notice = page.locator("#notice.error");
+  if (await notice.isVisible()) throw new Error(`the page says: ${await notice.textContent()}`);
+}
+
+/** The results table as objects: `{ attack, accuracyA, cells }` per row. */
+export function results(page) {
+  return page.$$eval("[data-testid=results-table] tbody tr", (rows) =>
+    rows.map((r) => ({
+      attack: r.dataset.attack,
+      accuracyA: Number(r.dataset.accuracyA),
+      cells: [...r.cells].map((c) => c.textContent),
+    })),
+  );
+}

@@ -1,0 +1,48 @@
+// The lab's dev server and static build. The dev and preview servers also serve the data
+// directory (OVERUNLEARN_DATA, default ../shared/datasets or ./data) at /datasets/, so the page
+// can read the official dataset files without a drop; a static deployment may ship that folder
+// beside the page or leave it out (users then drop the official archive on the page).
+import { createReadStream, existsSync, statSync } from "node:fs";
+import { resolve, normalize, sep } from "node:path";
+import { defineConfig } from "vite";
+
+const dataDir = resolve(
+  process.env.OVERUNLEARN_DATA ??
+    (existsSync("../shared/datasets") ? "../shared/datasets" : "data"),
+);
+
+/** Serves the files under `dataDir` at /datasets/ (read-only, no listing). */
+function serveDatasets() {
+  const middleware = (req, res, next) => {
+    const url = new URL(req.url, "http://lab");
+    if (!url.pathname.startsWith("/datasets/")) return next();
+    const relative = decodeURIComponent(url.pathname.slice("/datasets/".length));
+    const path = normalize(resolve(dataDir, relative));
+    if (!path.startsWith(dataDir + sep) || !existsSync(path) || !statSync(path).isFile()) {
+      res.statusCode = 404;
+      res.end(`no such dataset file: ${relative}`);
+      return;
+    }
+    res.setHeader("Content-Type", "application/octet-stream");
+    res.setHeader("Content-Length", statSync(path).size);
+    createReadStream(path).pipe(res);
+  };
+  return {
+    name: "overunlearn-datasets",
+    configureServer(server) {
+      server.middlewares.use(middleware);
+    },
+    configurePreviewServer(server) {
+      server.middlewares.use(middleware);
+    },
+  };
+}
+
+export default defineConfig({
+  base: "./",
+  plugins: [serveDatasets()],
+  server: { host: "127.0.0.1", port: 5173, strictPort: false },
+  preview: { host: "127.0.0.1", port: 4173, strictPort: false },
+  worker: { format: "es" },
+  build: { outDir: "dist", target: "es2022", chunkSizeWarningLimit: 4096 },
+});

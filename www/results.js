@@ -1,0 +1,154 @@
+// The results view: the table of every request side by side, the per-class and Table V charts
+// and the confusion matrices, from the core's experiment report.
+import { classChart, shiftChart } from "./charts.js";
+
+const pct = (v) => (v * 100).toFixed(1);
+
+const ATTACKS = {
+  normal: "normal",
+  blending: "blending",
+  pushing_i: "Pushing-I",
+  pushing_ii: "Pushing-II",
+};
+
+/** A request's display name: "Pushing-I targeted", "blending r=0.5". */
+export function attackName(attack) {
+  const name = ATTACKS[attack.attack] ?? attack.attack;
+  if (attack.attack === "blending") return `${name} r=${attack.ratio}`;
+  return attack.targeted ? `${name} targeted` : name;
+}
+
+/** A short title per row: "Pushing-I 50% (prediction)". */
+export function titleRows(report) {
+  for (const row of report.rows) {
+    row.title =
+      `${attackName(row.attack)} ${row.percent}%` +
+      (row.attack.attack === "normal" ? "" : ` (${row.label})`);
+  }
+  return report;
+}
+
+let charts = [];
+
+/** Shows `report` in the results step. */
+export function renderResults(report) {
+  titleRows(report);
+  const c = report.config;
+  const a = report.class_names.indexOf(c.class_a);
+  document.getElementById("results-summary").textContent =
+    `Before unlearning: test accuracy ${pct(report.before.accuracy)}%, ${c.class_a} ` +
+    `${pct(report.before.per_class[a])}%. Method: ${c.method.method}` +
+    (report.tau ? `, τ ${report.tau.toExponential(3)}` : "") +
+    `. Backend ${report.backend}, seed ${c.run.seed}, version ${report.version}.`;
+  const table = document.getElementById("results-table");
+  const head = [
+    "request",
+    "images",
+    "crafted",
+    "overall %",
+    `${c.class_a} %`,
+    `${c.class_b} %`,
+    `${c.class_a} kept`,
+    `→ ${c.class_b}`,
+    "→ elsewhere",
+    "mean SSIM",
+    "queries/image",
+  ];
+  table.replaceChildren();
+  const tr = table.createTHead().insertRow();
+  for (const h of head) tr.append(Object.assign(document.createElement("th"), { textContent: h }));
+  const body = table.createTBody();
+  for (const row of report.rows) {
+    const r = body.insertRow();
+    r.dataset.attack = row.attack.attack + (row.attack.targeted ? "_targeted" : "");
+    r.dataset.accuracyA = row.accuracy_a;
+    for (const v of [
+      row.title,
+      row.size,
+      row.crafted,
+      pct(row.accuracy),
+      pct(row.accuracy_a),
+      pct(row.accuracy_b),
+      row.shift.kept,
+      row.shift.to_b,
+      row.shift.elsewhere,
+      row.mean_ssim.toFixed(3),
+      row.crafted ? Math.round(row.mean_queries) : "",
+    ])
+      r.insertCell().textContent = v;
+  }
+  for (const chart of charts) chart.destroy();
+  charts = [
+    classChart(document.getElementById("class-chart"), report, `class A: ${c.class_a}`),
+    shiftChart(document.getElementById("shift-chart"), report),
+  ];
+  const select = document.getElementById("confusion-select");
+  select.replaceChildren(...report.rows.map((row, k) => new Option(row.title, k)));
+  select.onchange = () => renderConfusion(report, Number(select.value));
+  renderConfusion(report, 0);
+}
+
+/** The confusion matrix of row `k` as a shaded table (rows: true class; columns: predicted). */
+function renderConfusion(report, k) {
+  const m = report.rows[k].confusion;
+  const names = report.class_names;
+  const table = document.createElement("table");
+  table.className = "confusion";
+  const head = table.createTHead().insertRow();
+  head.insertCell().textContent = "true \\ predicted";
+  for (const n of names) head.insertCell().textContent = n;
+  const body = table.createTBody();
+  m.forEach((counts, i) => {
+    const total = counts.reduce((s, v) => s + v, 0) || 1;
+    const r = body.insertRow();
+    r.insertCell().textContent = names[i];
+    for (const v of counts) {
+      const cell = r.insertCell();
+      cell.textContent = v;
+      cell.style.background = `rgba(78, 121, 167, ${(v / total).toFixed(3)})`;
+    }
+  });
+  document.getElementById("confusion").replaceChildren(table);
+}
+
+/** The report as CSV: one line per request. */
+export function toCsv(report) {
+  titleRows(report);
+  const head = [
+    "percent,attack,targeted,label,size,crafted,accuracy,accuracy_a,accuracy_b,kept,to_b,elsewhere,mean_l2,mean_ssim,mean_queries,mean_seconds",
+  ];
+  const lines = report.rows.map((r) =>
+    [
+      r.percent,
+      r.attack.attack,
+      Boolean(r.attack.targeted),
+      r.label,
+      r.size,
+      r.crafted,
+      r.accuracy,
+      r.accuracy_a,
+      r.accuracy_b,
+      r.shift.kept,
+      r.shift.to_b,
+      r.shift.elsewhere,
+      r.mean_l2,
+      r.mean_ssim,
+      r.mean_queries,
+      r.mean_seconds,
+    ].join(","),
+  );
+  return [...head, ...lines].join("\n") + "\n";
+}
+
+/** Downloads `content` as a file called `name`. */
+export function download(name, content, type) {
+  const url = URL.createObjectURL(
+    content instanceof Blob ? content : new Blob([content], { type }),
+  );
+  const a = Object.assign(document.createElement("a"), {
+    href: url,
+    download: name,
+  });
+  a.click();
+  setTimeout(() => URL.revokeObjectURL(url), 1000);
+}

@@ -1,0 +1,112 @@
+// The lab's Web Worker: it owns the wasm core (one `Lab`) and only translates messages to core
+// calls and back. Every request is `{ id, op, ...args }`; the answer is `{ id, ok, value }` or
+// `{ id, ok: false, error }`; progress is `{ id, progress }`. `cancel` stops a training run.
+import init, { Lab, checkConfig, dataFiles, scenario, version } from "../pkg/overunlearn.js";
+
+let lab = null;
+let cancelRequested = false;
+const ready = init();
+
+/** Fetches the files a config reads from the lab server's data folder; returns their count. */
+async function fetchData(configJson, base) {
+  const files = JSON.parse(dataFiles(configJson));
+  const get = async (path) => {
+    const response = await fetch(new URL(path, base));
+    return response.ok ? new Uint8Array(await response.arrayBuffer()) : null;
+  };
+  const missing = [];
+  let count = 0;
+  for (const path of files.required) {
+    const bytes = await get(path);
+    if (bytes) {
+      lab.addFile(path, bytes);
+      count += 1;
+    } else missing.push(path);
+  }
+  if (missing.length === 0) {
+    for (const path of files.optional) {
+      const bytes = await get(path);
+      if (bytes) {
+        lab.addFile(path, bytes);
+        count += 1;
+      }
+    }
+    return count;
+  }
+  const archive = await get(files.archive);
+  if (archive) return lab.addArchive(files.archive, archive);
+  throw new Error(
+    `the lab's server has no ${missing.join(", ")} (nor ${files.archive}): ` +
+      "drop the official archive or files on the page",
+  );
+}
+
+const ops = {
+  async create({ backend }) {
+    await ready;
+    lab?.free();
+    lab = null;
+    lab = await Lab.create(backend);
+    return { backend: lab.backend(), version: version() };
+  },
+  scenario: async ({ name }) => (await ready, scenario(name)),
+  checkConfig: async ({ config }) => (await ready, checkConfig(config)),
+  async addFiles({ files }) {
+    let count = 0;
+    for (const { name, bytes } of files) {
+      if (/\.(tar\.gz|tgz)$/.test(name)) count += lab.addArchive(name, new Uint8Array(bytes));
+      else {
+        lab.addFile(name, new Uint8Array(bytes));
+        count += 1;
+      }
+    }
+    return count;
+  },
+  async load({ config, base }, progress) {
+    const run = JSON.stringify(JSON.parse(config).run);
+    try {
+      return JSON.parse(lab.load(run));
+    } catch (first) {
+      if (!base) throw first;
+      progress({ stage: "downloading the dataset files", done: 0, total: 1 });
+      await fetchData(config, base);
+      progress({ stage: "downloading the dataset files", done: 1, total: 1 });
+      return JSON.parse(lab.load(run));
+    }
+  },
+  async train(_args, progress) {
+    cancelRequested = false;
+    const report = await lab.train((json) => {
+      progress(JSON.parse(json));
+      return cancelRequested;
+    });
+    return JSON.parse(report);
+  },
+  exportModel: async () => lab.exportModel(),
+  importModel: async ({ name, bytes }) => JSON.parse(lab.importModel(name, new Uint8Array(bytes))),
+  async craft({ config, gallery }, progress) {
+    return JSON.parse(await lab.craft(config, gallery, (json) => progress(JSON.parse(json))));
+  },
+  async unlearn({ config }, progress) {
+    return JSON.parse(await lab.unlearn(config, (json) => progress(JSON.parse(json))));
+  },
+};
+
+self.onmessage = async ({ data }) => {
+  if (data.op === "cancel") {
+    cancelRequested = true;
+    return;
+  }
+  const { id, op, ...args } = data;
+  const progress = (value) => self.postMessage({ id, progress: value });
+  try {
+    if (op !== "create" && op !== "scenario" && op !== "checkConfig" && !lab) {
+      throw new Error("the lab's backend is not started");
+    }
+    const value = await ops[op](args, progress);
+    const transfer = value instanceof Uint8Array ? [value.buffer] : [];
+    self.postMessage({ id, ok: true, value }, transfer);
+  } catch (error) {
+    self.postMessage({ id, ok: false, error: String(error?.message ?? error) });
+  }
+};
