@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Starts the lab. Until the browser page lands, this trains the `lab` preset on CIFAR-10
-# (data_batch_1) with the native CLI and prints the test accuracy.
+# Starts the lab: installs what it needs, builds the wasm core and the page, and serves it on
+# 127.0.0.1 with the data directory at /datasets/ (downloading CIFAR-10 there first when the
+# directory has no dataset at all). PORT picks the port (default 4173).
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 cd "$ROOT"
 
@@ -10,7 +11,7 @@ if [ ! -e "$OVERUNLEARN_DATA/cifar-10-batches-bin/data_batch_1.bin" ] &&
   step "downloading CIFAR-10 into $OVERUNLEARN_DATA"
   "$OVERUNLEARN" download --dataset cifar10 --data "$OVERUNLEARN_DATA"
 fi
-build_cli
-step "training the lab preset on CIFAR-10 data_batch_1 (data: $OVERUNLEARN_DATA)"
-"$OVERUNLEARN" train --dataset cifar10 --data "$OVERUNLEARN_DATA" --batches 1 --preset lab \
-  --epochs "${EPOCHS:-10}" --seed 0 --out "${MODEL:-$ROOT/target-lab-model.bin}" "$@"
+build_web
+step "serving the lab (data: $OVERUNLEARN_DATA)"
+echo "The lab: http://127.0.0.1:${PORT:-4173}/"
+exec npx vite preview --host 127.0.0.1 --port "${PORT:-4173}" --strictPort

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test: formatting and lints, the native suite (loaders, subsets, model files,
-# downloads, training), the wasm suite in headless Chromium (flex and WebGPU), the pkg/ build,
-# and an end-to-end CLI run on the real CIFAR-10 files.
+# downloads, training, unlearning, attacks), the wasm suite in headless Chromium (flex and
+# WebGPU), the page's build and its Playwright tests, and the CLI end to end on real CIFAR-10.
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 cd "$ROOT"
 
@@ -22,8 +22,14 @@ cargo test --release
 step "wasm tests in headless Chromium: flex and WebGPU"
 cargo test --profile wasm --target wasm32-unknown-unknown --test web
 
-build_pkg
-test -s pkg/overunlearn_bg.wasm
+step "formatting of the page and its tests (prettier --check)"
+ensure_node_modules
+npx prettier --check www tests/e2e vite.config.js index.html
+
+build_web
+
+step "the lab end to end in headless Chromium (Playwright): tutorial flow, WebGPU, links"
+node --test --test-concurrency=1 tests/e2e/*.test.mjs
 
 build_cli
 step "CLI end to end on CIFAR-10 from $OVERUNLEARN_DATA"

@@ -103,7 +103,7 @@ export class TrainingChart {
       setTimeout(() => {
         this.dirty = false;
         this.chart.update("none");
-      }, 250);
+      }, 500);
     }
   }
 }

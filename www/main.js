@@ -22,6 +22,9 @@ const state = {
   busy: false,
 };
 const trainingChart = new TrainingChart($("train-chart"));
+/** Milliseconds since navigation start at the lab's milestones (read by the build's probe). */
+window.labTimings = {};
+const mark = (name) => (window.labTimings[name] ??= performance.now());
 
 // ---- messages ---------------------------------------------------------------------------
 
@@ -154,6 +157,7 @@ async function ensureData() {
     (p) => status("data-status", `${p.stage}…`),
   );
   state.loaded = run;
+  mark("dataLoaded");
   state.classes = summary.classes;
   setClasses(summary.classes, state.config);
   status(
@@ -184,6 +188,7 @@ async function train() {
   const report = await state.client.call("train", {}, (p) => {
     trainingChart.add(p);
     if (p.kind === "step") {
+      mark("firstStep");
       const s = p;
       const done = (s.epoch - 1 + s.step / s.steps) / s.epochs;
       const elapsed = (performance.now() - started) / 1000;
@@ -410,6 +415,7 @@ async function start() {
     renderResults(report);
   }
   document.body.dataset.ready = "true";
+  mark("ready");
   guard(restoreModel, { keepNotice: true });
 }
 

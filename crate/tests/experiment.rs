@@ -1,0 +1,148 @@
+//! The experiment as hosts drive it: config checks, the built-in scenarios, the files a run
+//! reads, and crafting then unlearning in two calls (the browser's steps 3 and 4) giving what
+//! one `run` gives.
+
+mod common;
+
+use overunlearn::data::DatasetKind;
+use overunlearn::experiment::{self, Attack, ExperimentConfig};
+use overunlearn::model::Preset;
+use overunlearn::run::RunData;
+use overunlearn::unlearn::Method;
+use overunlearn::unlearn::first_order::{FirstOrderConfig, Tau};
+
+fn refused(change: impl FnOnce(&mut ExperimentConfig), needle: &str) {
+    let mut config = ExperimentConfig::default();
+    change(&mut config);
+    let e = config.validate().unwrap_err().to_string();
+    assert!(e.contains(needle), "{e:?} does not mention {needle:?}");
+}
+
+#[test]
+fn configs_are_checked_with_messages_that_name_the_problem() {
+    ExperimentConfig::default().validate().unwrap();
+    refused(|c| c.percentages = vec![150.0], "150 is not in (0, 100]");
+    refused(|c| c.percentages.clear(), "percentages");
+    refused(
+        |c| c.class_b = c.class_a.clone(),
+        "must differ from class A",
+    );
+    refused(
+        |c| c.attacks = vec![Attack::Blending { ratio: 2.0 }],
+        "blending ratio 2 is not in [0, 1]",
+    );
+    refused(
+        |c| {
+            c.method = Method::FirstOrder(FirstOrderConfig {
+                tau: Tau::Fixed(f64::NAN),
+                ..FirstOrderConfig::default()
+            })
+        },
+        "NaN is not a finite positive number",
+    );
+    refused(|c| c.run.train.learning_rate = f64::NAN, "learning_rate");
+}
+
+#[test]
+fn the_scenarios_are_valid_and_unknown_ones_are_refused() {
+    let tutorial = ExperimentConfig::scenario("tutorial").unwrap();
+    tutorial.validate().unwrap();
+    assert_eq!(tutorial.run.preset, Preset::Tutorial);
+    assert_eq!(tutorial.run.batches, vec![1]);
+    assert_eq!(
+        ExperimentConfig::scenario("paper").unwrap(),
+        ExperimentConfig::default()
+    );
+    let e = ExperimentConfig::scenario("nope").unwrap_err().to_string();
+    assert!(e.contains("unknown scenario \"nope\""), "{e}");
+}
+
+#[test]
+fn a_run_names_the_official_files_it_reads() {
+    let tutorial = ExperimentConfig::scenario("tutorial").unwrap().run;
+    let files = tutorial.files();
+    assert_eq!(
+        files.required,
+        [
+            "cifar-10-batches-bin/batches.meta.txt",
+            "cifar-10-batches-bin/test_batch.bin",
+            "cifar-10-batches-bin/data_batch_1.bin",
+        ]
+    );
+    assert!(files.optional.is_empty());
+    assert_eq!(files.archive, "cifar-10-binary.tar.gz");
+    let mut all = tutorial.clone();
+    all.batches.clear();
+    assert_eq!(all.files().optional.len(), 4);
+    all.dataset = DatasetKind::Cifar100;
+    assert!(
+        all.files()
+            .required
+            .contains(&"cifar-100-binary/train.bin".to_string())
+    );
+}
+
+#[test]
+fn crafting_then_unlearning_gives_what_one_run_gives() {
+    let data = common::synthetic(3, 24, 8, 5);
+    let names = data.class_names.clone();
+    let val = data.select(&[]);
+    let model = Preset::Tutorial.config(data.shape, 3);
+    let trained = common::train_small(&model, &data, &val, 3);
+    let run_data = RunData {
+        train: data.clone(),
+        validation: data.clone(),
+        test: data.clone(),
+    };
+    let config = ExperimentConfig {
+        class_a: names[0].clone(),
+        class_b: names[1].clone(),
+        percentages: vec![50.0],
+        attacks: vec![
+            Attack::Blending { ratio: 0.5 },
+            Attack::PushingI { targeted: false },
+        ],
+        method: Method::FirstOrder(FirstOrderConfig {
+            tau: Tau::Fixed(1e-3),
+            ..FirstOrderConfig::default()
+        }),
+        ..ExperimentConfig::default()
+    };
+    let whole = common::seeded(|| {
+        pollster::block_on(experiment::run(&config, &run_data, &trained, |_| {})).unwrap()
+    });
+    let (crafted, split) = common::seeded(|| {
+        pollster::block_on(async {
+            let mut events = Vec::new();
+            let mut hear = |e| events.push(e);
+            let crafted = experiment::craft(&config, &run_data, &trained, &mut hear)
+                .await
+                .unwrap();
+            let report = experiment::unlearn(&config, &run_data, &trained, &crafted, &mut hear)
+                .await
+                .unwrap();
+            assert!(!events.is_empty());
+            (crafted, report)
+        })
+    });
+    assert_eq!(crafted.requests.len(), 3);
+    let accuracies = |r: &experiment::ExperimentReport| {
+        r.rows
+            .iter()
+            .map(|row| (row.attack.clone(), row.accuracy, row.per_class.clone()))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(accuracies(&whole), accuracies(&split));
+
+    // The gallery shows the submitted images beside their originals.
+    let pushing = &crafted.requests[2];
+    let samples = pollster::block_on(pushing.gallery(&trained, &run_data.train, 4)).unwrap();
+    assert_eq!(samples.len(), 4);
+    for (k, s) in samples.iter().enumerate() {
+        assert_eq!(s.source, pushing.request.sources[k]);
+        assert_eq!(s.original, data.image(s.source));
+        assert_eq!(s.true_label, 0);
+        assert_eq!(s.submitted, pushing.request.submitted.image(k));
+    }
+    assert_eq!(pushing.stats().size, pushing.request.sources.len());
+}

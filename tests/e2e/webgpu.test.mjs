@@ -1,0 +1,44 @@
+// WebGPU: with --enable-unsafe-webgpu, headless Chromium offers SwiftShader's software adapter.
+// The page starts on flex (a software adapter is slower) and says so; switched to WebGPU with
+// its own control, it runs the whole flow there (a small subset: SwiftShader is slow).
+import assert from "node:assert/strict";
+import { after, before, test } from "node:test";
+import { ARTIFACTS, launch, openLab, results, serve, settle } from "./harness.mjs";
+
+let server;
+let browser;
+before(async () => {
+  server = await serve();
+  browser = await launch({ webgpu: true });
+});
+after(async () => {
+  await browser?.close();
+  server?.stop();
+});
+
+test("the flow runs on WebGPU when the browser offers it", async () => {
+  const context = await browser.newContext();
+  const page = await openLab(context, server.url);
+  assert.match(await page.textContent("[data-testid=notice]"), /software WebGPU adapter/);
+  assert.match(await page.textContent("[data-testid=backend]"), /flex/);
+
+  await page.selectOption("[data-testid=backend-select]", "wgpu");
+  await settle(page);
+  assert.match(await page.textContent("[data-testid=backend]"), /WebGPU/);
+  console.log(`backend: ${await page.textContent("[data-testid=backend]")}`);
+
+  await page.fill("[data-path='run.train_subset.per_class']", "20");
+  await page.fill("[data-path='run.test_per_class']", "10");
+  await page.click("nav [data-step=train]");
+  await page.fill("[data-path='run.train.epochs']", "1");
+  await page.click("[data-testid=run-all]");
+  await settle(page);
+  const rows = await results(page);
+  assert.deepEqual(
+    rows.map((r) => r.attack),
+    ["normal", "pushing_i"],
+  );
+  assert.match(await page.textContent("[data-testid=results-summary]"), /Backend wgpu/);
+  await page.screenshot({ path: `${ARTIFACTS}results-webgpu.png`, fullPage: true });
+  await context.close();
+});
