@@ -44,12 +44,6 @@ pub async fn samples(
     let device = model.device();
     let shown: Vec<usize> = (0..n).collect();
     let originals = train.select(&request.sources[..n]);
-    let argmax = |p: &[f32]| {
-        p.iter()
-            .enumerate()
-            .fold((0, f32::MIN), |b, (j, &v)| if v > b.1 { (j, v) } else { b })
-            .0 as u16
-    };
     let classes = train.num_classes();
     let before = metrics::probabilities(model, &originals, &shown, &device).await?;
     let after = metrics::probabilities(model, &request.submitted, &shown, &device).await?;
@@ -60,8 +54,8 @@ pub async fn samples(
             submitted: request.submitted.image(k).to_vec(),
             true_label: originals.labels[k],
             submitted_label: request.submitted.labels[k],
-            predicted_original: argmax(&before[k * classes..(k + 1) * classes]),
-            predicted_submitted: argmax(&after[k * classes..(k + 1) * classes]),
+            predicted_original: metrics::argmax(&before[k * classes..(k + 1) * classes]),
+            predicted_submitted: metrics::argmax(&after[k * classes..(k + 1) * classes]),
             stealth: request.stealth[k],
             queries: queries.get(k).copied().flatten(),
         })

@@ -9,7 +9,7 @@ use super::oracle::Oracle;
 use super::push::{self, Crossing, Failure, Goal, PushConfig};
 use crate::data::Dataset;
 use crate::error::{Error, Result};
-use crate::metrics::stealth::Stealth;
+use crate::metrics::{self, stealth::Stealth};
 use crate::rng;
 
 /// The label submitted with each request image.
@@ -91,17 +91,7 @@ async fn labels(
                 .map(|&v| f32::from(v) / 255.0)
                 .collect();
             let p = oracle.query(&x).await?;
-            p.chunks(oracle.classes())
-                .map(|row| {
-                    row.iter()
-                        .enumerate()
-                        .fold(
-                            (0, f32::NEG_INFINITY),
-                            |b, (j, &v)| if v > b.1 { (j, v) } else { b },
-                        )
-                        .0 as u16
-                })
-                .collect()
+            p.chunks(oracle.classes()).map(metrics::argmax).collect()
         }
     })
 }

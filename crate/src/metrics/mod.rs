@@ -160,6 +160,17 @@ pub async fn probabilities(
     Ok(out)
 }
 
+/// The class with the highest score in one row of scores (the first one on ties).
+pub fn argmax(scores: &[f32]) -> u16 {
+    scores
+        .iter()
+        .enumerate()
+        .fold((0, f32::NEG_INFINITY), |best, (j, &v)| {
+            if v > best.1 { (j, v) } else { best }
+        })
+        .0 as u16
+}
+
 /// Reads a float tensor back to the host (async: works in browsers too).
 pub async fn read_f32<const D: usize>(tensor: Tensor<D>) -> Result<Vec<f32>> {
     let data = tensor.into_data_async().await.map_err(read_error)?;
