@@ -5,6 +5,8 @@ import init, { Lab, checkConfig, dataFiles, scenario, version } from "../pkg/ove
 
 let lab = null;
 let cancelRequested = false;
+// Files the user handed over are authoritative: no server fallback once there are any.
+let dropped = false;
 const ready = init();
 
 /** Fetches the files a config reads from the lab server's data folder; returns their count. */
@@ -47,11 +49,13 @@ const ops = {
     lab?.free();
     lab = null;
     lab = await Lab.create(backend);
+    dropped = false;
     return { backend: lab.backend(), version: version() };
   },
   scenario: async ({ name }) => (await ready, scenario(name)),
   checkConfig: async ({ config }) => (await ready, checkConfig(config)),
   async addFiles({ files }) {
+    dropped = true;
     let count = 0;
     for (const { name, bytes } of files) {
       if (/\.(tar\.gz|tgz)$/.test(name)) count += lab.addArchive(name, new Uint8Array(bytes));
@@ -67,7 +71,7 @@ const ops = {
     try {
       return JSON.parse(lab.load(run));
     } catch (first) {
-      if (!base) throw first;
+      if (!base || dropped) throw first;
       progress({ stage: "downloading the dataset files", done: 0, total: 1 });
       await fetchData(config, base);
       progress({ stage: "downloading the dataset files", done: 1, total: 1 });

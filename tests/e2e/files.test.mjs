@@ -1,0 +1,66 @@
+// Wrong files handed to the page get a message that names the problem: a truncated dataset
+// file dropped on the page, and a model file written by another format version.
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { after, before, test } from "node:test";
+import { launch, openLab, serve, settle } from "./harness.mjs";
+
+const DATA =
+  process.env.OVERUNLEARN_DATA ?? new URL("../../../shared/datasets", import.meta.url).pathname;
+
+let server;
+let browser;
+before(async () => {
+  server = await serve();
+  browser = await launch();
+});
+after(async () => {
+  await browser?.close();
+  server?.stop();
+});
+
+async function failure(page, action) {
+  await action();
+  await page.waitForFunction(() => !document.body.classList.contains("busy"), null, {
+    timeout: 120_000,
+  });
+  return page.textContent("#notice.error");
+}
+
+test("a truncated dataset file dropped on the page is named with the problem", async () => {
+  const context = await browser.newContext();
+  const page = await openLab(context, server.url);
+  const meta = readFileSync(`${DATA}/cifar-10-batches-bin/batches.meta.txt`);
+  const batch = readFileSync(`${DATA}/cifar-10-batches-bin/data_batch_1.bin`).subarray(
+    0,
+    3073 * 100 + 17,
+  );
+  await page.setInputFiles("#files", [
+    { name: "batches.meta.txt", mimeType: "text/plain", buffer: meta },
+    { name: "data_batch_1.bin", mimeType: "application/octet-stream", buffer: batch },
+  ]);
+  await settle(page);
+  assert.match(await page.textContent("[data-testid=data-status]"), /2 dataset files added/);
+  const notice = await failure(page, () => page.click("[data-testid=load]"));
+  assert.match(notice, /data_batch_1\.bin/);
+  assert.match(notice, /truncated/);
+  await context.close();
+});
+
+test("a model file from another format version is refused with the reason", async () => {
+  const context = await browser.newContext();
+  const page = await openLab(context, server.url);
+  const file = Buffer.alloc(64);
+  file.write("OVUNLRN\0", 0, "latin1");
+  file.writeUInt32LE(99, 8);
+  await page.click("nav [data-step=train]");
+  const notice = await failure(page, () =>
+    page.setInputFiles("#import-model", {
+      name: "old.bin",
+      mimeType: "application/octet-stream",
+      buffer: file,
+    }),
+  );
+  assert.match(notice, /format version 99/);
+  await context.close();
+});
