@@ -3,6 +3,12 @@
 import { launch, openLab, serve } from "./harness.mjs";
 
 const server = await serve();
+// A probe must never hang a build: give up after five minutes.
+setTimeout(() => {
+  console.error("first-step probe: no first training step within 5 minutes");
+  server.stop();
+  process.exit(1);
+}, 300_000).unref();
 const browser = await launch();
 try {
   const context = await browser.newContext();

@@ -24,73 +24,80 @@ const observeLongTasks = () => {
   }).observe({ type: "longtask", buffered: true });
 };
 
-test("the tutorial flow shows over-unlearning; reloads and links keep and reproduce it", async () => {
-  const context = await browser.newContext();
-  await context.addInitScript(observeLongTasks);
-  const page = await openLab(context, server.url);
+test(
+  "the tutorial flow shows over-unlearning; reloads and links keep and reproduce it",
+  { timeout: 1_800_000 },
+  async () => {
+    const context = await browser.newContext();
+    await context.addInitScript(observeLongTasks);
+    const page = await openLab(context, server.url);
 
-  // Without --enable-unsafe-webgpu there is no adapter: the page says it runs on flex.
-  assert.match(await page.textContent("[data-testid=backend]"), /flex/);
-  assert.match(await page.textContent("[data-testid=notice]"), /WebGPU is not available/);
+    // Without --enable-unsafe-webgpu there is no adapter: the page says it runs on flex.
+    assert.match(await page.textContent("[data-testid=backend]"), /flex/);
+    assert.match(await page.textContent("[data-testid=notice]"), /WebGPU is not available/);
 
-  // 1. data
-  await page.click("[data-testid=load]");
-  await settle(page);
-  assert.match(await page.textContent("[data-testid=data-status]"), /Loaded 2250 training/);
+    // 1. data
+    await page.click("[data-testid=load]");
+    await settle(page);
+    assert.match(await page.textContent("[data-testid=data-status]"), /Loaded 2250 training/);
 
-  // 2. train, watching the main thread
-  await page.click("nav [data-step=train]");
-  const before = await page.evaluate(() => window.longTasks.length);
-  await page.click("[data-testid=train]");
-  await settle(page);
-  const longTasks = await page.evaluate((n) => window.longTasks.slice(n), before);
-  console.log(
-    `long tasks during training: ${longTasks.length}, longest ${Math.max(0, ...longTasks)} ms`,
-  );
-  assert.ok(
-    longTasks.every((d) => d <= 200),
-    `main-thread tasks over 200 ms: ${longTasks}`,
-  );
-  assert.match(await page.textContent("[data-testid=train-status]"), /test accuracy/);
+    // 2. train, watching the main thread
+    await page.click("nav [data-step=train]");
+    const before = await page.evaluate(() => window.longTasks.length);
+    await page.click("[data-testid=train]");
+    await settle(page);
+    const longTasks = await page.evaluate((n) => window.longTasks.slice(n), before);
+    console.log(
+      `long tasks during training: ${longTasks.length}, longest ${Math.max(0, ...longTasks)} ms`,
+    );
+    assert.ok(
+      longTasks.every((d) => d <= 200),
+      `main-thread tasks over 200 ms: ${longTasks}`,
+    );
+    assert.match(await page.textContent("[data-testid=train-status]"), /test accuracy/);
 
-  // 3. requests: normal and Pushing-I (the tutorial's choice)
-  await page.click("nav [data-step=request]");
-  assert.ok(await page.isChecked("#attacks input[value=pushing_i]"));
-  await page.click("[data-testid=craft]");
-  await settle(page);
-  assert.equal(await page.locator("[data-testid=gallery] .request").count(), 2);
-  assert.ok((await page.locator("[data-testid=gallery] canvas").count()) >= 4);
+    // 3. requests: normal and Pushing-I (the tutorial's choice)
+    await page.click("nav [data-step=request]");
+    assert.ok(await page.isChecked("#attacks input[value=pushing_i]"));
+    await page.click("[data-testid=craft]");
+    await settle(page);
+    assert.equal(await page.locator("[data-testid=gallery] .request").count(), 2);
+    assert.ok((await page.locator("[data-testid=gallery] canvas").count()) >= 4);
 
-  // 4. unlearn with the service's calibrated first-order update
-  await page.click("nav [data-step=unlearn]");
-  await page.click("[data-testid=unlearn]");
-  await settle(page);
+    // 4. unlearn with the service's calibrated first-order update
+    await page.click("nav [data-step=unlearn]");
+    await page.click("[data-testid=unlearn]");
+    await settle(page);
 
-  // 5. results: both requests, class A lower after Pushing-I
-  const rows = await results(page);
-  const normal = rows.find((r) => r.attack === "normal");
-  const pushing = rows.find((r) => r.attack === "pushing_i");
-  assert.ok(normal && pushing, `rows: ${JSON.stringify(rows)}`);
-  console.log(`airplane accuracy: normal ${normal.accuracyA}, Pushing-I ${pushing.accuracyA}`);
-  assert.ok(pushing.accuracyA < normal.accuracyA);
-  await page.screenshot({ path: `${ARTIFACTS}results.png`, fullPage: true });
+    // 5. results: both requests, class A lower after Pushing-I
+    const rows = await results(page);
+    const normal = rows.find((r) => r.attack === "normal");
+    const pushing = rows.find((r) => r.attack === "pushing_i");
+    assert.ok(normal && pushing, `rows: ${JSON.stringify(rows)}`);
+    console.log(`airplane accuracy: normal ${normal.accuracyA}, Pushing-I ${pushing.accuracyA}`);
+    assert.ok(pushing.accuracyA < normal.accuracyA);
+    await page.screenshot({ path: `${ARTIFACTS}results.png`, fullPage: true });
 
-  // A reload keeps the trained model and the finished results.
-  await page.reload();
-  await page.waitForSelector("body[data-ready=true]");
-  await settle(page);
-  assert.match(await page.textContent("[data-testid=train-status]"), /restored from this browser/);
-  assert.deepEqual(await results(page), rows);
+    // A reload keeps the trained model and the finished results.
+    await page.reload();
+    await page.waitForSelector("body[data-ready=true]");
+    await settle(page);
+    assert.match(
+      await page.textContent("[data-testid=train-status]"),
+      /restored from this browser/,
+    );
+    assert.deepEqual(await results(page), rows);
 
-  // The copied link, opened in a fresh browser context, reproduces the same numbers.
-  await page.click("[data-testid=copy-link]");
-  const link = page.url();
-  assert.match(link, /#config=/);
-  const fresh = await browser.newContext();
-  const other = await openLab(fresh, link);
-  await other.click("[data-testid=run-all]");
-  await settle(other);
-  assert.deepEqual(await results(other), rows);
-  await fresh.close();
-  await context.close();
-});
+    // The copied link, opened in a fresh browser context, reproduces the same numbers.
+    await page.click("[data-testid=copy-link]");
+    const link = page.url();
+    assert.match(link, /#config=/);
+    const fresh = await browser.newContext();
+    const other = await openLab(fresh, link);
+    await other.click("[data-testid=run-all]");
+    await settle(other);
+    assert.deepEqual(await results(other), rows);
+    await fresh.close();
+    await context.close();
+  },
+);

@@ -16,7 +16,7 @@ after(async () => {
   server?.stop();
 });
 
-test("the flow runs on WebGPU when the browser offers it", async () => {
+test("the flow runs on WebGPU when the browser offers it", { timeout: 900_000 }, async () => {
   const context = await browser.newContext();
   const page = await openLab(context, server.url);
   assert.match(await page.textContent("[data-testid=notice]"), /software WebGPU adapter/);
