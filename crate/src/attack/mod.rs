@@ -1,8 +1,11 @@
 //! The malicious user's side: black-box access to the service's model ([`oracle`]) and the
-//! crafting of unlearning requests that push samples to the decision boundary ([`push`], with a
-//! [`whitebox`] reference).
+//! crafting of unlearning requests that push samples to the decision boundary ([`push`], shrunk by a
+//! [`walk`] along the boundary, with a [`whitebox`] reference), and the
+//! searches [`compare`]d.
 
+pub mod compare;
 pub mod oracle;
 pub mod push;
 pub mod request;
+pub mod walk;
 pub mod whitebox;
