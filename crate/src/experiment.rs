@@ -2,11 +2,14 @@
 //! normal and malicious requests for class A, apply each to a copy of the same model with the
 //! same unlearning method, evaluate, and report in the shape of the paper's Tables IV and V.
 
+use std::collections::HashMap;
+
 use serde::{Deserialize, Serialize};
 
 use crate::attack::oracle::Oracle;
-use crate::attack::push::{Goal, PushConfig};
+use crate::attack::push::{Crossing, Failure, Goal, PushConfig};
 use crate::attack::request::{self, Pushed, Request, Side, SubmittedLabel};
+use crate::data::Dataset;
 use crate::error::{Error, Result};
 use crate::metrics::{self, Evaluation, Shift};
 use crate::model::Trained;
@@ -73,6 +76,9 @@ pub struct ExperimentConfig {
     pub method: Method,
     /// How samples are pushed.
     pub push: PushConfig,
+    /// Further fixed first-order step sizes: every request is also unlearned with each of them
+    /// (the crafted requests are shared), to set the paper's tau beside the calibrated one.
+    pub also_taus: Vec<f64>,
 }
 
 impl Default for ExperimentConfig {
@@ -91,12 +97,16 @@ impl Default for ExperimentConfig {
             labels: vec![SubmittedLabel::Prediction],
             method: Method::default(),
             push: PushConfig::default(),
+            also_taus: Vec::new(),
         }
     }
 }
 
 /// How the samples of a crafted request were made: successes, queries and seconds per sample.
 type Crafting = (usize, Vec<u64>, Vec<f64>);
+
+/// A sample's crossing, or why there is none.
+type Outcome = std::result::Result<Crossing, Failure>;
 
 /// A request ready for the service.
 type Prepared = (Attack, SubmittedLabel, Request, Option<Crafting>);
@@ -106,6 +116,8 @@ type Prepared = (Attack, SubmittedLabel, Request, Option<Crafting>);
 pub struct Row {
     /// Request size in percent of class A.
     pub percent: f64,
+    /// The first-order step size this row was unlearned with.
+    pub tau: Option<f64>,
     /// The request kind.
     pub attack: Attack,
     /// The submitted-label choice.
@@ -238,8 +250,17 @@ pub async fn run(
         _ => (None, None),
     };
 
+    let taus: Vec<Option<f64>> = match tau {
+        Some(t) => std::iter::once(t)
+            .chain(config.also_taus.iter().copied())
+            .map(Some)
+            .collect(),
+        None => vec![None],
+    };
     let mut rows = Vec::new();
     let mut oracle = Oracle::new(&model.model, train.shape, train.num_classes());
+    // Each sample is pushed once per goal (untargeted, targeted), whichever requests hold it.
+    let mut crossings: [HashMap<usize, Outcome>; 2] = [HashMap::new(), HashMap::new()];
     for &percent in &config.percentages {
         let sources = request::forget_set(train, class_a, percent / 100.0, seed)?;
         let mut pushed: [Option<Pushed>; 2] = [None, None];
@@ -283,16 +304,26 @@ pub async fn run(
                                 percent,
                                 if *targeted { "(targeted)" } else { "" }
                             );
-                            let p = request::push_all(
+                            let cache = &mut crossings[slot];
+                            let missing: Vec<usize> = sources
+                                .iter()
+                                .copied()
+                                .filter(|s| !cache.contains_key(s))
+                                .collect();
+                            let fresh = request::push_all(
                                 &mut oracle,
                                 train,
-                                &sources,
+                                &missing,
                                 goal,
                                 &config.push,
                                 seed,
                                 |d, t| stage(&name, d, t),
                             )
                             .await?;
+                            cache.extend(missing.into_iter().zip(fresh.outcomes));
+                            let p = Pushed {
+                                outcomes: sources.iter().map(|s| cache[s].clone()).collect(),
+                            };
                             pushed[slot] = Some(p);
                         }
                         let p = pushed[slot].as_ref().expect("pushed above");
@@ -310,20 +341,39 @@ pub async fn run(
                 requests.push((attack.clone(), label, request, crafting));
             }
         }
-        let total = requests.len();
-        for (k, (attack, label, request, crafting)) in requests.into_iter().enumerate() {
+        let total = requests.len() * taus.len();
+        // Identical requests (Pushing-I submitted with its prediction is its original label)
+        // are unlearned once per tau.
+        let mut done: Vec<(Option<f64>, &Dataset, Evaluation)> = Vec::new();
+        for (k, (&tau, (attack, label, request, crafting))) in taus
+            .iter()
+            .flat_map(|t| std::iter::repeat(t).zip(&requests))
+            .enumerate()
+        {
             stage(&format!("unlearning {percent}%"), k, total);
-            let service = Service {
-                train,
-                validation: &data.validation,
-                training: &config.run.train,
-                seed,
+            let same = |(t, d, _): &&(Option<f64>, &Dataset, Evaluation)| {
+                *t == tau
+                    && d.labels == request.submitted.labels
+                    && d.images == request.submitted.images
             };
-            let unlearned = config
-                .method
-                .apply(model, &request, service, tau.unwrap_or(0.0))
-                .await?;
-            let after = metrics::evaluate(&unlearned, &data.test, &device).await?;
+            let after = match done.iter().find(same) {
+                Some((_, _, after)) => after.clone(),
+                None => {
+                    let service = Service {
+                        train,
+                        validation: &data.validation,
+                        training: &config.run.train,
+                        seed,
+                    };
+                    let unlearned = config
+                        .method
+                        .apply(model, request, service, tau.unwrap_or(0.0))
+                        .await?;
+                    let after = metrics::evaluate(&unlearned, &data.test, &device).await?;
+                    done.push((tau, &request.submitted, after.clone()));
+                    after
+                }
+            };
             let mean = |v: &mut dyn Iterator<Item = f64>, n: usize| {
                 if n == 0 {
                     0.0
@@ -332,11 +382,12 @@ pub async fn run(
                 }
             };
             let n = request.stealth.len();
-            let (crafted, queries, seconds) = crafting.unwrap_or((0, Vec::new(), Vec::new()));
+            let (crafted, queries, seconds) = crafting.clone().unwrap_or_default();
             rows.push(Row {
                 percent,
-                attack,
-                label,
+                tau,
+                attack: attack.clone(),
+                label: *label,
                 size: n,
                 crafted,
                 mean_l2: mean(&mut request.stealth.iter().map(|s| s.l2), n),
@@ -390,19 +441,27 @@ impl ExperimentReport {
             c.class_a,
             pct(self.before.per_class[a]),
             c.method.name(),
-            self.tau
-                .map(|t| format!(", tau {t:.3e}"))
-                .unwrap_or_default()
+            match (&self.calibration, self.tau) {
+                (Some(cal), Some(t)) => format!(
+                    ", tau calibrated to {t:.3e} (validation {} -> {}%)",
+                    pct(cal.accuracy_before),
+                    pct(cal.accuracy_after)
+                ),
+                (None, Some(t)) => format!(", tau {t:.3e}"),
+                _ => String::new(),
+            }
         );
+        let tau = |r: &Row| r.tau.map_or("-".to_string(), |t| format!("{t:.2e}"));
         out += &format!(
-            "| request | attack | label | crafted | overall % | {} % | {} % | mean SSIM | mean l2 | queries/sample |\n|---|---|---|---|---|---|---|---|---|---|\n",
+            "| request | tau | attack | label | crafted | overall % | {} % | {} % | mean SSIM | mean l2 | queries/sample |\n|---|---|---|---|---|---|---|---|---|---|---|\n",
             c.class_a, c.class_b
         );
         for r in &self.rows {
             out += &format!(
-                "| {} ({}%) | {} | {:?} | {} | {} | {} | {} | {:.3} | {:.3} | {:.0} |\n",
+                "| {} ({}%) | {} | {} | {:?} | {} | {} | {} | {} | {:.3} | {:.3} | {:.0} |\n",
                 r.size,
                 r.percent,
+                tau(r),
                 r.attack.name(),
                 r.label,
                 r.crafted,
@@ -417,13 +476,14 @@ impl ExperimentReport {
         let correct = self.rows.first().map_or(0, |r| r.shift.correct_before);
         out += &format!(
             "\nWhere the {correct} {} test images classified correctly before unlearning went (Table V):\n\n\
-             | request | attack | label | {} kept | moved to {} | moved elsewhere |\n|---|---|---|---|---|---|\n",
+             | request | tau | attack | label | {} kept | moved to {} | moved elsewhere |\n|---|---|---|---|---|---|---|\n",
             c.class_a, c.class_a, c.class_b
         );
         for r in &self.rows {
             out += &format!(
-                "| {} | {} | {:?} | {} | {} | {} |\n",
+                "| {} | {} | {} | {:?} | {} | {} | {} |\n",
                 r.size,
+                tau(r),
                 r.attack.name(),
                 r.label,
                 r.shift.kept,

@@ -66,6 +66,10 @@ pub struct ReproduceArgs {
     /// A fixed first-order tau (the paper: 2e-4); without it the service calibrates tau.
     #[arg(long)]
     tau: Option<f64>,
+    /// Further fixed first-order taus to unlearn every request with too (the crafted samples are
+    /// shared), e.g. the paper's 2e-4 beside the calibrated tau.
+    #[arg(long, value_delimiter = ',')]
+    also_tau: Vec<f64>,
     /// Accuracy the calibration probe (10% of class A) may cost, in points.
     #[arg(long, default_value_t = 2.0)]
     budget: f64,
@@ -167,6 +171,7 @@ impl ReproduceArgs {
                 query_budget: self.query_budget,
                 ..defaults.push
             },
+            also_taus: self.also_tau.clone(),
         })
     }
 }
