@@ -7,6 +7,7 @@ use clap::Args;
 use indicatif::ProgressBar;
 use overunlearn::attack::push::{EfficientConfig, Search, ZooConfig};
 use overunlearn::attack::request::SubmittedLabel;
+use overunlearn::attack::walk::WalkConfig;
 use overunlearn::data::SubsetSpec;
 use overunlearn::experiment::{self, Attack, Event, ExperimentConfig};
 use overunlearn::model::{Preset, Trained};
@@ -79,6 +80,9 @@ pub struct ReproduceArgs {
     /// Boundary search: efficient, zoo or whitebox.
     #[arg(long, default_value = "efficient")]
     search: String,
+    /// Iterations of the walk along the boundary toward the original (0: the first crossing).
+    #[arg(long, default_value_t = WalkConfig::default().iterations)]
+    walk_iterations: usize,
     /// Queries allowed per crafted sample.
     #[arg(long, default_value_t = 20_000)]
     query_budget: u64,
@@ -169,6 +173,10 @@ impl ReproduceArgs {
             push: overunlearn::attack::push::PushConfig {
                 search,
                 query_budget: self.query_budget,
+                walk: WalkConfig {
+                    iterations: self.walk_iterations,
+                    ..WalkConfig::default()
+                },
                 ..defaults.push
             },
             also_taus: self.also_tau.clone(),
