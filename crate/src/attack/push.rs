@@ -657,6 +657,9 @@ impl PushConfig {
                 "eps, max_l2 and query_budget must be positive",
             ));
         }
+        if self.walk.iterations > 0 && self.walk.probes == 0 {
+            return Err(Error::config("walk", "a walk needs at least one probe"));
+        }
         Ok(())
     }
 }
