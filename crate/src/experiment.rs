@@ -2,12 +2,15 @@
 //! normal and malicious requests for class A, apply each to a copy of the same model with the
 //! same unlearning method, evaluate, and report in the shape of the paper's Tables IV and V.
 
+use std::collections::HashMap;
+
 use serde::{Deserialize, Serialize};
 
 use crate::attack::gallery;
 use crate::attack::oracle::Oracle;
-use crate::attack::push::{Goal, PushConfig};
+use crate::attack::push::{Crossing, Failure, Goal, PushConfig};
 use crate::attack::request::{self, Pushed, Request, Side, SubmittedLabel};
+use crate::attack::walk::WalkConfig;
 use crate::data::{Dataset, SubsetSpec};
 use crate::error::{Error, Result};
 use crate::metrics::{self, Evaluation, Shift};
@@ -77,6 +80,9 @@ pub struct ExperimentConfig {
     pub method: Method,
     /// How samples are pushed.
     pub push: PushConfig,
+    /// Further fixed first-order step sizes: every request is also unlearned with each of them
+    /// (the crafted requests are shared), to set the paper's tau beside the calibrated one.
+    pub also_taus: Vec<f64>,
 }
 
 impl Default for ExperimentConfig {
@@ -95,6 +101,7 @@ impl Default for ExperimentConfig {
             labels: vec![SubmittedLabel::Prediction],
             method: Method::default(),
             push: PushConfig::default(),
+            also_taus: Vec::new(),
         }
     }
 }
@@ -125,6 +132,14 @@ impl ExperimentConfig {
                 },
                 percentages: vec![50.0],
                 attacks: vec![Attack::PushingI { targeted: false }],
+                // A short boundary walk: most of its stealth for a fraction of its queries.
+                push: PushConfig {
+                    walk: WalkConfig {
+                        iterations: 3,
+                        ..WalkConfig::default()
+                    },
+                    ..PushConfig::default()
+                },
                 ..Self::default()
             }),
             other => Err(Error::config(
@@ -162,6 +177,16 @@ impl ExperimentConfig {
                 ));
             }
         }
+        if let Some(t) = self
+            .also_taus
+            .iter()
+            .find(|t| !(t.is_finite() && **t > 0.0))
+        {
+            return Err(Error::config(
+                "also_taus",
+                format!("{t} is not a finite positive number"),
+            ));
+        }
         match &self.method {
             Method::FirstOrder(fo) => fo.validate()?,
             Method::FineTune(sgd) | Method::GradientAscent(sgd) => sgd.validate()?,
@@ -178,6 +203,9 @@ impl ExperimentConfig {
         } == *other
     }
 }
+
+/// A sample's crossing, or why there is none.
+type Outcome = std::result::Result<Crossing, Failure>;
 
 /// How the samples of a crafted request were made: per sample, the queries and seconds spent,
 /// `None` where no crossing was found (the sample was submitted as it was).
@@ -271,6 +299,8 @@ pub struct Crafted {
 pub struct Row {
     /// Request size in percent of class A.
     pub percent: f64,
+    /// The first-order step size this row was unlearned with.
+    pub tau: Option<f64>,
     /// The request kind.
     pub attack: Attack,
     /// The submitted-label choice.
@@ -373,6 +403,8 @@ pub async fn craft(
     let seed = config.run.seed;
     let mut oracle = Oracle::new(&model.model, train.shape, train.num_classes());
     let mut requests = Vec::new();
+    // Each sample is pushed once per goal (untargeted, targeted), whichever requests hold it.
+    let mut crossings: [HashMap<usize, Outcome>; 2] = [HashMap::new(), HashMap::new()];
     for &percent in &config.percentages {
         let sources = request::forget_set(train, class_a, percent / 100.0, seed)?;
         let mut pushed: [Option<Pushed>; 2] = [None, None];
@@ -421,17 +453,26 @@ pub async fn craft(
                                 percent,
                                 if *targeted { "(targeted)" } else { "" }
                             );
-                            let p = request::push_all(
+                            let cache = &mut crossings[slot];
+                            let missing: Vec<usize> = sources
+                                .iter()
+                                .copied()
+                                .filter(|s| !cache.contains_key(s))
+                                .collect();
+                            let fresh = request::push_all(
                                 &mut oracle,
                                 train,
-                                &sources,
+                                &missing,
                                 goal,
                                 &config.push,
                                 seed,
                                 |d, t| stage(event, &name, d, t),
                             )
                             .await?;
-                            pushed[slot] = Some(p);
+                            cache.extend(missing.into_iter().zip(fresh.outcomes));
+                            pushed[slot] = Some(Pushed {
+                                outcomes: sources.iter().map(|s| cache[s].clone()).collect(),
+                            });
                         }
                         let p = pushed[slot].as_ref().expect("pushed above");
                         let side = if matches!(attack, Attack::PushingI { .. }) {
@@ -519,24 +560,50 @@ pub async fn unlearn(
         _ => (None, None),
     };
 
+    let taus: Vec<Option<f64>> = match tau {
+        Some(t) => std::iter::once(t)
+            .chain(config.also_taus.iter().copied())
+            .map(Some)
+            .collect(),
+        None => vec![None],
+    };
     let mut rows = Vec::new();
-    let total = crafted.requests.len();
-    for (k, prepared) in crafted.requests.iter().enumerate() {
+    let total = crafted.requests.len() * taus.len();
+    // Identical requests (Pushing-I submitted with its prediction is its original label) are
+    // unlearned once per tau.
+    let mut done: Vec<(Option<f64>, &Dataset, Evaluation)> = Vec::new();
+    for (k, (&tau, prepared)) in taus
+        .iter()
+        .flat_map(|t| std::iter::repeat(t).zip(&crafted.requests))
+        .enumerate()
+    {
         stage(event, "unlearning", k, total);
-        let service = Service {
-            train,
-            validation: &data.validation,
-            training: &config.run.train,
-            seed,
+        let submitted = &prepared.request.submitted;
+        let same = |(t, d, _): &&(Option<f64>, &Dataset, Evaluation)| {
+            *t == tau && d.labels == submitted.labels && d.images == submitted.images
         };
-        let unlearned = config
-            .method
-            .apply(model, &prepared.request, service, tau.unwrap_or(0.0))
-            .await?;
-        let after = metrics::evaluate(&unlearned, &data.test, &device).await?;
+        let after = match done.iter().find(same) {
+            Some((_, _, after)) => after.clone(),
+            None => {
+                let service = Service {
+                    train,
+                    validation: &data.validation,
+                    training: &config.run.train,
+                    seed,
+                };
+                let unlearned = config
+                    .method
+                    .apply(model, &prepared.request, service, tau.unwrap_or(0.0))
+                    .await?;
+                let after = metrics::evaluate(&unlearned, &data.test, &device).await?;
+                done.push((tau, submitted, after.clone()));
+                after
+            }
+        };
         let stats = prepared.stats();
         rows.push(Row {
             percent: prepared.percent,
+            tau,
             attack: prepared.attack.clone(),
             label: prepared.label,
             size: stats.size,
@@ -604,19 +671,27 @@ impl ExperimentReport {
             c.class_a,
             pct(self.before.per_class[a]),
             c.method.name(),
-            self.tau
-                .map(|t| format!(", tau {t:.3e}"))
-                .unwrap_or_default()
+            match (&self.calibration, self.tau) {
+                (Some(cal), Some(t)) => format!(
+                    ", tau calibrated to {t:.3e} (validation {} -> {}%)",
+                    pct(cal.accuracy_before),
+                    pct(cal.accuracy_after)
+                ),
+                (None, Some(t)) => format!(", tau {t:.3e}"),
+                _ => String::new(),
+            }
         );
+        let tau = |r: &Row| r.tau.map_or("-".to_string(), |t| format!("{t:.2e}"));
         out += &format!(
-            "| request | attack | label | crafted | overall % | {} % | {} % | mean SSIM | mean l2 | queries/sample |\n|---|---|---|---|---|---|---|---|---|---|\n",
+            "| request | tau | attack | label | crafted | overall % | {} % | {} % | mean SSIM | mean l2 | queries/sample |\n|---|---|---|---|---|---|---|---|---|---|---|\n",
             c.class_a, c.class_b
         );
         for r in &self.rows {
             out += &format!(
-                "| {} ({}%) | {} | {:?} | {} | {} | {} | {} | {:.3} | {:.3} | {:.0} |\n",
+                "| {} ({}%) | {} | {} | {:?} | {} | {} | {} | {} | {:.3} | {:.3} | {:.0} |\n",
                 r.size,
                 r.percent,
+                tau(r),
                 r.attack.name(),
                 r.label,
                 r.crafted,
@@ -631,13 +706,14 @@ impl ExperimentReport {
         let correct = self.rows.first().map_or(0, |r| r.shift.correct_before);
         out += &format!(
             "\nWhere the {correct} {} test images classified correctly before unlearning went (Table V):\n\n\
-             | request | attack | label | {} kept | moved to {} | moved elsewhere |\n|---|---|---|---|---|---|\n",
+             | request | tau | attack | label | {} kept | moved to {} | moved elsewhere |\n|---|---|---|---|---|---|---|\n",
             c.class_a, c.class_a, c.class_b
         );
         for r in &self.rows {
             out += &format!(
-                "| {} | {} | {:?} | {} | {} | {} |\n",
+                "| {} | {} | {} | {:?} | {} | {} | {} |\n",
                 r.size,
+                tau(r),
                 r.attack.name(),
                 r.label,
                 r.shift.kept,

@@ -2,10 +2,12 @@
 
 mod common;
 
+use overunlearn::attack::compare;
 use overunlearn::attack::oracle::Oracle;
 use overunlearn::attack::push::{
     self, Crossing, EfficientConfig, Goal, PushConfig, Search, ZooConfig,
 };
+use overunlearn::attack::walk::WalkConfig;
 use overunlearn::data::{Dataset, ImageShape};
 use overunlearn::model::{BlockConfig, ModelConfig, Trained};
 
@@ -87,6 +89,7 @@ fn check(search: Search, goal_of: impl Fn(u16) -> Goal, max_failures: usize) -> 
         query_budget: 200_000,
         max_l2: 20.0,
         eps: 0.05,
+        ..PushConfig::default()
     };
     let mut crossings = Vec::new();
     let mut failures = Vec::new();
@@ -171,4 +174,120 @@ fn zoo_crafts_valid_pushing_samples_with_batched_probes() {
     let crossings = check(Search::Zoo(zoo), |_| Goal::Untargeted, 1);
     // Each ZOO iteration is 1 + 2 * 128 queries; the binary search adds a few.
     assert!(crossings.iter().all(|c| c.queries > 257));
+}
+
+/// Pushes sample `i` with the efficient search, with or without the boundary walk.
+fn push_efficient(i: usize, goal: Goal, walk: bool) -> Option<Crossing> {
+    let (model, samples) = trained();
+    let config = PushConfig {
+        search: Search::Efficient(EfficientConfig::default()),
+        query_budget: 200_000,
+        walk: if walk {
+            WalkConfig::default()
+        } else {
+            WalkConfig {
+                iterations: 0,
+                ..WalkConfig::default()
+            }
+        },
+        ..PushConfig::default()
+    };
+    let mut oracle = Oracle::new(&model.model, samples.shape, 3);
+    pollster::block_on(push::push(
+        &mut oracle,
+        samples.image(i),
+        samples.labels[i],
+        goal,
+        &config,
+        i as u64,
+    ))
+    .unwrap()
+    .ok()
+}
+
+#[test]
+fn the_boundary_walk_brings_crossings_closer_to_the_original() {
+    // The walk starts from the first crossing's boundary point and keeps only closer ones, so
+    // its Pushing-I image is no farther (up to 8-bit rounding) and, summed, clearly closer.
+    let (_, samples) = trained();
+    let (mut first, mut walked) = (0.0, 0.0);
+    for i in 0..samples.len() {
+        let label = samples.labels[i];
+        for goal in [Goal::Untargeted, Goal::Targeted((label + 1) % 3)] {
+            let (Some(a), Some(b)) = (
+                push_efficient(i, goal, false),
+                push_efficient(i, goal, true),
+            ) else {
+                continue;
+            };
+            let (da, db) = (
+                l2(&a.inside, samples.image(i)),
+                l2(&b.inside, samples.image(i)),
+            );
+            assert!(
+                db <= da + 0.1,
+                "sample {i} {goal:?}: walked {db} vs first {da}"
+            );
+            assert!(b.queries > a.queries, "the walk queries the oracle");
+            (first, walked) = (first + da, walked + db);
+        }
+    }
+    assert!(
+        walked > 0.0 && walked < 0.8 * first,
+        "walked {walked} vs first {first}"
+    );
+}
+
+#[test]
+fn the_comparison_counts_every_attempt_and_query() {
+    let (model, samples) = trained();
+    let mut oracle = Oracle::new(&model.model, samples.shape, 3);
+    let sources =
+        pollster::block_on(compare::correct_samples(&mut oracle, &samples, 1, 2, 0)).unwrap();
+    assert_eq!(sources.len(), 2);
+    for &s in &sources {
+        assert_eq!(samples.labels[s], 1);
+        assert_eq!(label_of(&mut oracle, samples.image(s)), 1);
+    }
+    let searches = [
+        (
+            "efficient".to_string(),
+            PushConfig {
+                search: Search::Efficient(EfficientConfig::default()),
+                ..PushConfig::default()
+            },
+        ),
+        (
+            "starved".to_string(),
+            PushConfig {
+                search: Search::Efficient(EfficientConfig::default()),
+                query_budget: 1,
+                ..PushConfig::default()
+            },
+        ),
+    ];
+    let before = oracle.queries();
+    let summaries = pollster::block_on(compare::compare(
+        &mut oracle,
+        &samples,
+        &sources,
+        Goal::Untargeted,
+        &searches,
+        0,
+        |_, _, _| {},
+    ))
+    .unwrap();
+    let spent: f64 = summaries.iter().map(|s| s.mean_queries * 2.0).sum();
+    assert_eq!(
+        spent as u64,
+        oracle.queries() - before,
+        "every query is counted"
+    );
+    for s in &summaries {
+        assert_eq!(s.attempted, 2);
+        assert_eq!(s.successes + s.failures.values().sum::<usize>(), 2);
+    }
+    assert_eq!(summaries[0].successes, 2);
+    assert_eq!(summaries[1].failures.get("budget"), Some(&2));
+    assert!(compare::markdown(&summaries).contains("| starved | 0/2 (0%) |"));
 }

@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 use web_time::Instant;
 
 use super::oracle::Oracle;
+use super::walk::{self, WalkConfig};
 use super::whitebox::WhiteBox;
 use crate::error::{Error, Result};
 use crate::rng;
@@ -107,6 +108,8 @@ pub struct PushConfig {
     pub max_l2: f64,
     /// The binary search stops when the two sides are this close (l2, [0, 1] pixels).
     pub eps: f64,
+    /// The walk along the boundary toward the original after the first crossing.
+    pub walk: WalkConfig,
 }
 
 impl Default for PushConfig {
@@ -116,6 +119,7 @@ impl Default for PushConfig {
             query_budget: 20_000,
             max_l2: 20.0,
             eps: 0.05,
+            walk: WalkConfig::default(),
         }
     }
 }
@@ -155,7 +159,7 @@ pub enum Failure {
 
 /// The margin of the true class `label` over the goal, from log-probabilities: positive while
 /// the image is classified as `label` (untargeted) or not as B (targeted).
-fn margin(log_p: &[f32], label: u16, goal: Goal) -> f64 {
+pub(super) fn margin(log_p: &[f32], label: u16, goal: Goal) -> f64 {
     let best_other = |skip: usize| {
         log_p
             .iter()
@@ -170,7 +174,7 @@ fn margin(log_p: &[f32], label: u16, goal: Goal) -> f64 {
     }
 }
 
-fn argmax(p: &[f32]) -> u16 {
+pub(super) fn argmax(p: &[f32]) -> u16 {
     p.iter()
         .enumerate()
         .fold((0, f32::NEG_INFINITY), |best, (j, &v)| {
@@ -179,11 +183,11 @@ fn argmax(p: &[f32]) -> u16 {
         .0 as u16
 }
 
-fn log(p: &[f32]) -> Vec<f32> {
+pub(super) fn log(p: &[f32]) -> Vec<f32> {
     p.iter().map(|&v| v.max(1e-30).ln()).collect()
 }
 
-fn l2(a: &[f32], b: &[f32]) -> f64 {
+pub(super) fn l2(a: &[f32], b: &[f32]) -> f64 {
     a.iter()
         .zip(b)
         .map(|(&x, &y)| f64::from(x - y).powi(2))
@@ -252,23 +256,50 @@ pub async fn push(
             .await?
         }
     };
-    // Untargeted, the crossing is refined on the straight line from the original, the shortest
-    // way to it; targeted, from the last iterate inside, as that line may cross a third class.
     let (inside, outside) = match reached {
-        Ok((_, outside)) if goal == Goal::Untargeted => (x0.clone(), outside),
         Ok(pair) => pair,
         Err(failure) => return Ok(Err(failure)),
     };
-    let Some((inside, outside, outside_label)) =
-        refine(oracle, image, &inside, &outside, label, config.eps).await?
-    else {
-        return Ok(Err(Failure::Quantisation));
+    let walked = if config.walk.iterations > 0 {
+        let limit = first_query + config.query_budget;
+        walk::walk(
+            oracle,
+            &x0,
+            label,
+            goal,
+            &outside,
+            &config.walk,
+            limit,
+            &mut rng,
+        )
+        .await?
+    } else {
+        None
     };
-    if let Goal::Targeted(b) = goal
-        && outside_label != b
-    {
-        return Ok(Err(Failure::WrongClass));
+    let (inside, outside) = walked.unwrap_or((inside, outside));
+    // Untargeted, the crossing is refined on the straight line from the original, the shortest
+    // way to it; targeted, first from the last point inside, as that line may cross a third class.
+    let mut starts = vec![x0.clone()];
+    if matches!(goal, Goal::Targeted(_)) {
+        starts.insert(0, inside);
     }
+    let mut failure = Failure::Quantisation;
+    let mut found = None;
+    for start in &starts {
+        match refine(oracle, image, start, &outside, label, config.eps).await? {
+            Some((_, _, l)) if matches!(goal, Goal::Targeted(b) if l != b) => {
+                failure = Failure::WrongClass;
+            }
+            Some(pair) => {
+                found = Some(pair);
+                break;
+            }
+            None => {}
+        }
+    }
+    let Some((inside, outside, outside_label)) = found else {
+        return Ok(Err(failure));
+    };
     let queries = oracle.queries() - first_query;
     Ok(Ok(Crossing {
         inside,
@@ -338,27 +369,101 @@ async fn refine(
 }
 
 /// A random Gaussian direction for `shape`, drawn on a `resolution` x `resolution` grid per
-/// channel and upsampled (nearest) to the image; 0 draws every pixel.
-fn direction(shape: crate::data::ImageShape, resolution: usize, rng: &mut rng::Rng) -> Vec<f32> {
+/// channel and upsampled bilinearly to the image (smooth, so structural similarity suffers
+/// little); 0 draws every pixel.
+pub(super) fn direction(
+    shape: crate::data::ImageShape,
+    resolution: usize,
+    rng: &mut rng::Rng,
+) -> Vec<f32> {
     let (c, h, w) = (shape.channels, shape.height, shape.width);
     if resolution == 0 || resolution >= h.max(w) {
         return (0..c * h * w).map(|_| StandardNormal.sample(rng)).collect();
     }
-    let coarse: Vec<f32> = (0..c * resolution * resolution)
-        .map(|_| StandardNormal.sample(rng))
-        .collect();
+    let r = resolution;
+    let coarse: Vec<f32> = (0..c * r * r).map(|_| StandardNormal.sample(rng)).collect();
+    // Pixel centre `i` of `size` on the coarse grid: the two neighbours and the weight of the second.
+    let taps = |i: usize, size: usize| {
+        let f = ((i as f32 + 0.5) * r as f32 / size as f32 - 0.5).clamp(0.0, (r - 1) as f32);
+        let lo = f.floor() as usize;
+        (lo, (lo + 1).min(r - 1), f - lo as f32)
+    };
     let mut u = Vec::with_capacity(c * h * w);
     for ch in 0..c {
-        for r in 0..h {
-            for x in 0..w {
-                u.push(
-                    coarse
-                        [(ch * resolution + r * resolution / h) * resolution + x * resolution / w],
-                );
+        let at = |y: usize, x: usize| coarse[(ch * r + y) * r + x];
+        for row in 0..h {
+            let (y0, y1, fy) = taps(row, h);
+            for col in 0..w {
+                let (x0, x1, fx) = taps(col, w);
+                let top = at(y0, x0) * (1.0 - fx) + at(y0, x1) * fx;
+                let bottom = at(y1, x0) * (1.0 - fx) + at(y1, x1) * fx;
+                u.push(top * (1.0 - fy) + bottom * fy);
             }
         }
     }
     u
+}
+
+/// How the margin's directional derivatives are sampled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Differences {
+    /// (m(x + sigma u) - m(x - sigma u)) / 2 sigma: 2 queries per direction.
+    Antithetic,
+    /// (m(x + sigma u) - m(x)) / sigma: 1 query per direction, plus 1 for x.
+    OneSided,
+}
+
+/// The margin's gradient at `x`, estimated from `probes` random directions (on the `resolution`
+/// grid) of radius `sigma`, all in one batch.
+#[allow(clippy::too_many_arguments)]
+pub(super) async fn estimate_gradient(
+    oracle: &mut Oracle,
+    x: &[f32],
+    label: u16,
+    goal: Goal,
+    probes: usize,
+    sigma: f64,
+    resolution: usize,
+    differences: Differences,
+    rng: &mut rng::Rng,
+) -> Result<Vec<f64>> {
+    let n = x.len();
+    let sigma_f = sigma as f32;
+    let per = match differences {
+        Differences::Antithetic => 2,
+        Differences::OneSided => 1,
+    };
+    let mut batch = Vec::with_capacity((per * probes + 1) * n);
+    if differences == Differences::OneSided {
+        batch.extend_from_slice(x);
+    }
+    let mut dirs = Vec::with_capacity(probes);
+    for _ in 0..probes {
+        let u = direction(oracle.shape(), resolution, rng);
+        let norm = u.iter().map(|v| v * v).sum::<f32>().sqrt();
+        let u: Vec<f32> = u.iter().map(|v| v / norm).collect();
+        batch.extend(x.iter().zip(&u).map(|(a, d)| a + sigma_f * d));
+        if differences == Differences::Antithetic {
+            batch.extend(x.iter().zip(&u).map(|(a, d)| a - sigma_f * d));
+        }
+        dirs.push(u);
+    }
+    let answers = oracle.query(&batch).await?;
+    let classes = oracle.classes();
+    let m = |k: usize| margin(&log(&answers[k * classes..(k + 1) * classes]), label, goal);
+    let mut g = vec![0.0f64; n];
+    for (k, u) in dirs.iter().enumerate() {
+        let slope = match differences {
+            Differences::Antithetic => (m(2 * k) - m(2 * k + 1)) / (2.0 * sigma),
+            Differences::OneSided => (m(k + 1) - m(0)) / sigma,
+        };
+        // Directional derivative times the dimension: an unbiased estimate of g.
+        let d = slope * n as f64 / probes as f64;
+        g.iter_mut()
+            .zip(u)
+            .for_each(|(gi, &ui)| *gi += d * f64::from(ui));
+    }
+    Ok(g)
 }
 
 /// DeepFool-style steps x <- x - overshoot * m(x) / |g|^2 * g toward the zero of the margin m,
@@ -376,7 +481,6 @@ async fn linear_search(
     first_query: u64,
     rng: &mut rng::Rng,
 ) -> Result<std::result::Result<(Vec<f32>, Vec<f32>), Failure>> {
-    let n = x0.len();
     let mut x = x0.to_vec();
     let overshoot = efficient.map_or(1.05, |e| e.overshoot);
     // Where the box [0, 1] clips a step, the margin may barely move: lengthen the steps then.
@@ -389,39 +493,18 @@ async fn linear_search(
             (Some(white), _) => white.margin_gradient(oracle, &x, label, goal).await?,
             (None, Some(eff)) => {
                 let m = margin(&log(&oracle.query(&x).await?), label, goal);
-                // Antithetic Gaussian probes of radius sigma, all in one batch.
-                let sigma = eff.sigma as f32;
-                let mut probes = Vec::with_capacity(2 * eff.probes * n);
-                let mut dirs = Vec::with_capacity(eff.probes);
-                for _ in 0..eff.probes {
-                    let u = direction(oracle.shape(), eff.resolution, rng);
-                    let norm = u.iter().map(|v| v * v).sum::<f32>().sqrt();
-                    let u: Vec<f32> = u.iter().map(|v| v / norm).collect();
-                    probes.extend(x.iter().zip(&u).map(|(a, d)| a + sigma * d));
-                    probes.extend(x.iter().zip(&u).map(|(a, d)| a - sigma * d));
-                    dirs.push(u);
-                }
-                let answers = oracle.query(&probes).await?;
-                let classes = oracle.classes();
-                let mut g = vec![0.0f64; n];
-                for (k, u) in dirs.iter().enumerate() {
-                    let plus = margin(
-                        &log(&answers[2 * k * classes..(2 * k + 1) * classes]),
-                        label,
-                        goal,
-                    );
-                    let minus = margin(
-                        &log(&answers[(2 * k + 1) * classes..(2 * k + 2) * classes]),
-                        label,
-                        goal,
-                    );
-                    // Directional derivative times the dimension: an unbiased estimate of g.
-                    let d =
-                        (plus - minus) / (2.0 * f64::from(sigma)) * n as f64 / eff.probes as f64;
-                    g.iter_mut()
-                        .zip(u)
-                        .for_each(|(gi, &ui)| *gi += d * f64::from(ui));
-                }
+                let g = estimate_gradient(
+                    oracle,
+                    &x,
+                    label,
+                    goal,
+                    eff.probes,
+                    eff.sigma,
+                    eff.resolution,
+                    Differences::Antithetic,
+                    rng,
+                )
+                .await?;
                 (m, g)
             }
             (None, None) => unreachable!("a search has a gradient source"),
@@ -573,6 +656,9 @@ impl PushConfig {
                 "push",
                 "eps, max_l2 and query_budget must be positive",
             ));
+        }
+        if self.walk.iterations > 0 && self.walk.probes == 0 {
+            return Err(Error::config("walk", "a walk needs at least one probe"));
         }
         Ok(())
     }

@@ -4,6 +4,7 @@ mod download;
 mod eval;
 mod progress;
 mod reproduce;
+mod searches;
 mod train;
 
 use std::path::PathBuf;
@@ -29,6 +30,8 @@ enum Command {
     Eval(eval::EvalArgs),
     /// Reproduce the paper's over-unlearning experiment (Tables IV and V).
     Reproduce(reproduce::ReproduceArgs),
+    /// Compare the boundary searches (ZOO, efficient, white-box) on the same samples.
+    Searches(searches::SearchesArgs),
     /// Download the official dataset archives, verified by checksum.
     Download(download::DownloadArgs),
 }
@@ -68,6 +71,7 @@ pub fn main() -> ExitCode {
         Command::Train(args) => train::run(args),
         Command::Eval(args) => eval::run(args),
         Command::Reproduce(args) => reproduce::run(args),
+        Command::Searches(args) => searches::run(args),
         Command::Download(args) => download::run(args),
     };
     match result {

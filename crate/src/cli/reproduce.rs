@@ -7,6 +7,7 @@ use clap::Args;
 use indicatif::ProgressBar;
 use overunlearn::attack::push::{EfficientConfig, Search, ZooConfig};
 use overunlearn::attack::request::SubmittedLabel;
+use overunlearn::attack::walk::WalkConfig;
 use overunlearn::data::SubsetSpec;
 use overunlearn::experiment::{self, Attack, Event, ExperimentConfig};
 use overunlearn::model::{Preset, Trained};
@@ -69,6 +70,10 @@ pub struct ReproduceArgs {
     /// A fixed first-order tau (the paper: 2e-4); without it the service calibrates tau.
     #[arg(long)]
     tau: Option<f64>,
+    /// Further fixed first-order taus to unlearn every request with too (the crafted samples are
+    /// shared), e.g. the paper's 2e-4 beside the calibrated tau.
+    #[arg(long, value_delimiter = ',')]
+    also_tau: Vec<f64>,
     /// Accuracy the calibration probe (10% of class A) may cost, in points.
     #[arg(long, default_value_t = 2.0)]
     budget: f64,
@@ -78,6 +83,9 @@ pub struct ReproduceArgs {
     /// Boundary search: efficient, zoo or whitebox.
     #[arg(long, default_value = "efficient")]
     search: String,
+    /// Iterations of the walk along the boundary toward the original (0: the first crossing).
+    #[arg(long, default_value_t = WalkConfig::default().iterations)]
+    walk_iterations: usize,
     /// Queries allowed per crafted sample.
     #[arg(long, default_value_t = 20_000)]
     query_budget: u64,
@@ -171,8 +179,13 @@ impl ReproduceArgs {
             push: overunlearn::attack::push::PushConfig {
                 search,
                 query_budget: self.query_budget,
+                walk: WalkConfig {
+                    iterations: self.walk_iterations,
+                    ..WalkConfig::default()
+                },
                 ..defaults.push
             },
+            also_taus: self.also_tau.clone(),
         })
     }
 }

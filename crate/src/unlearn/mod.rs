@@ -39,7 +39,8 @@ pub enum Method {
 pub struct Service<'a> {
     /// The training images.
     pub train: &'a Dataset,
-    /// The validation images (for the best checkpoint when retraining).
+    /// The validation images (for the best checkpoint when retraining; a class forgotten whole
+    /// is left out of them).
     pub validation: &'a Dataset,
     /// How the model was trained.
     pub training: &'a TrainConfig,
@@ -87,14 +88,17 @@ impl Method {
                 finetune::gradient_ascent(&model.model, submitted, settings, seed).await
             }
             Self::Retrain => {
+                // The best checkpoint is validated without a class forgotten whole.
                 let mut forget = vec![false; service.train.len()];
                 request.sources.iter().for_each(|&i| forget[i] = true);
                 let kept: Vec<usize> = (0..service.train.len()).filter(|&i| !forget[i]).collect();
+                let kept = service.train.select(&kept);
+                let validation = without_absent_classes(service.validation, &kept);
                 let outcome = crate::train::train(
                     &model.config,
                     service.training,
-                    &service.train.select(&kept),
-                    service.validation,
+                    &kept,
+                    &validation,
                     &model.model.device(),
                     seed,
                     |_| std::ops::ControlFlow::Continue(()),
@@ -104,6 +108,17 @@ impl Method {
             }
         }
     }
+}
+
+/// `validation` without the classes that `train` no longer has (a whole forgotten class): the
+/// retrained model's best checkpoint is chosen on what it should still know, not on how well it
+/// still recognises what it was asked to forget.
+fn without_absent_classes(validation: &Dataset, train: &Dataset) -> Dataset {
+    let present = train.class_counts();
+    let kept: Vec<usize> = (0..validation.len())
+        .filter(|&i| present[validation.labels[i] as usize] > 0)
+        .collect();
+    validation.select(&kept)
 }
 
 /// The summed cross-entropy of `dataset`'s images under their labels, differentiated with respect
