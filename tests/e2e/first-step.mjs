@@ -2,13 +2,14 @@
 // tutorial scenario on flex (fetching the wasm and the dataset files included), then stops.
 import { launch, openLab, serve } from "./harness.mjs";
 
-const server = await serve();
 // A probe must never hang a build: give up after five minutes.
+let server = null;
 setTimeout(() => {
   console.error("first-step probe: no first training step within 5 minutes");
-  server.stop();
+  server?.stop();
   process.exit(1);
 }, 300_000).unref();
+server = await serve();
 const browser = await launch();
 try {
   const context = await browser.newContext();

@@ -13,11 +13,13 @@ export async function serve() {
   const child = spawn(process.execPath, [vite, "preview", "--port", "0", "--host", "127.0.0.1"], {
     cwd: new URL("../../", import.meta.url).pathname,
     stdio: ["ignore", "pipe", "inherit"],
+    // Plain text: with CI=true Vite colours its output, splitting the URL with escape codes.
+    env: { ...process.env, NO_COLOR: "1", FORCE_COLOR: "0" },
   });
   const url = await new Promise((resolve, reject) => {
     let out = "";
     child.stdout.on("data", (chunk) => {
-      out += chunk;
+      out += String(chunk).replace(/\x1b\[[0-9;]*m/g, "");
       const match = out.match(/http:\/\/127\.0\.0\.1:\d+\//);
       if (match) resolve(match[0]);
     });
