@@ -2,22 +2,13 @@
 // file dropped on the page, and a model file written by another format version.
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { after, before, test } from "node:test";
-import { launch, openLab, serve, settle } from "./harness.mjs";
+import { test } from "node:test";
+import { openLab, settle, useLab } from "./harness.mjs";
 
 const DATA =
   process.env.OVERUNLEARN_DATA ?? new URL("../../../shared/datasets", import.meta.url).pathname;
 
-let server;
-let browser;
-before(async () => {
-  server = await serve();
-  browser = await launch();
-});
-after(async () => {
-  await browser?.close();
-  server?.stop();
-});
+const lab = useLab();
 
 async function failure(page, action) {
   await action();
@@ -28,8 +19,8 @@ async function failure(page, action) {
 }
 
 test("a truncated dataset file dropped on the page is named with the problem", async () => {
-  const context = await browser.newContext();
-  const page = await openLab(context, server.url);
+  const context = await lab.browser.newContext();
+  const page = await openLab(context, lab.server.url);
   const meta = readFileSync(`${DATA}/cifar-10-batches-bin/batches.meta.txt`);
   const batch = readFileSync(`${DATA}/cifar-10-batches-bin/data_batch_1.bin`).subarray(
     0,
@@ -48,8 +39,8 @@ test("a truncated dataset file dropped on the page is named with the problem", a
 });
 
 test("a model file from another format version is refused with the reason", async () => {
-  const context = await browser.newContext();
-  const page = await openLab(context, server.url);
+  const context = await lab.browser.newContext();
+  const page = await openLab(context, lab.server.url);
   const file = Buffer.alloc(64);
   file.write("OVUNLRN\0", 0, "latin1");
   file.writeUInt32LE(99, 8);

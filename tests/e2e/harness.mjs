@@ -2,6 +2,7 @@
 // (with the data directory at /datasets/), and Debian's Chromium driven by playwright-core.
 import { spawn } from "node:child_process";
 import { mkdirSync } from "node:fs";
+import { after, before } from "node:test";
 import { chromium } from "playwright-core";
 
 export const ARTIFACTS = new URL("../../test-results/", import.meta.url).pathname;
@@ -69,4 +70,21 @@ export function results(page) {
       cells: [...r.cells].map((c) => c.textContent),
     })),
   );
+}
+
+/**
+ * For a test file: the served lab and a browser, started before its tests and stopped after;
+ * `webgpu` as in `launch`. Returns `{ server, browser }`, filled in once started.
+ */
+export function useLab({ webgpu = false } = {}) {
+  const lab = { server: null, browser: null };
+  before(async () => {
+    lab.server = await serve();
+    lab.browser = await launch({ webgpu });
+  });
+  after(async () => {
+    await lab.browser?.close();
+    lab.server?.stop();
+  });
+  return lab;
 }

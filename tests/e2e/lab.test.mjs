@@ -2,19 +2,10 @@
 // flow on flex (train, craft normal and Pushing-I requests, unlearn, results), main-thread
 // responsiveness during training, a reload, and a copied link in a fresh browser.
 import assert from "node:assert/strict";
-import { after, before, test } from "node:test";
-import { ARTIFACTS, launch, openLab, results, serve, settle } from "./harness.mjs";
+import { test } from "node:test";
+import { ARTIFACTS, openLab, results, settle, useLab } from "./harness.mjs";
 
-let server;
-let browser;
-before(async () => {
-  server = await serve();
-  browser = await launch();
-});
-after(async () => {
-  await browser?.close();
-  server?.stop();
-});
+const lab = useLab();
 
 /** Collects the durations of main-thread long tasks into `window.longTasks`. */
 const observeLongTasks = () => {
@@ -28,9 +19,9 @@ test(
   "the tutorial flow shows over-unlearning; reloads and links keep and reproduce it",
   { timeout: 1_800_000 },
   async () => {
-    const context = await browser.newContext();
+    const context = await lab.browser.newContext();
     await context.addInitScript(observeLongTasks);
-    const page = await openLab(context, server.url);
+    const page = await openLab(context, lab.server.url);
 
     // Without --enable-unsafe-webgpu there is no adapter: the page says it runs on flex.
     assert.match(await page.textContent("[data-testid=backend]"), /flex/);
@@ -92,7 +83,7 @@ test(
     await page.click("[data-testid=copy-link]");
     const link = page.url();
     assert.match(link, /#config=/);
-    const fresh = await browser.newContext();
+    const fresh = await lab.browser.newContext();
     const other = await openLab(fresh, link);
     await other.click("[data-testid=run-all]");
     await settle(other);

@@ -1,25 +1,16 @@
 // Links and bad input: a garbled link or an invalid config is refused with a message naming
 // the problem, and the defaults are kept.
 import assert from "node:assert/strict";
-import { after, before, test } from "node:test";
-import { launch, openLab, serve } from "./harness.mjs";
+import { test } from "node:test";
+import { openLab, useLab } from "./harness.mjs";
 
-let server;
-let browser;
-before(async () => {
-  server = await serve();
-  browser = await launch();
-});
-after(async () => {
-  await browser?.close();
-  server?.stop();
-});
+const lab = useLab();
 
 const encode = (object) => Buffer.from(JSON.stringify(object)).toString("base64url");
 
 async function noticeFor(hash) {
-  const context = await browser.newContext();
-  const page = await openLab(context, `${server.url}#${hash}`);
+  const context = await lab.browser.newContext();
+  const page = await openLab(context, `${lab.server.url}#${hash}`);
   const notice = await page.textContent("[data-testid=notice]");
   const epochs = await page.inputValue("[data-path='run.train.epochs']");
   await context.close();

@@ -2,23 +2,14 @@
 // The page starts on flex (a software adapter is slower) and says so; switched to WebGPU with
 // its own control, it runs the whole flow there (a small subset: SwiftShader is slow).
 import assert from "node:assert/strict";
-import { after, before, test } from "node:test";
-import { ARTIFACTS, launch, openLab, results, serve, settle } from "./harness.mjs";
+import { test } from "node:test";
+import { ARTIFACTS, openLab, results, settle, useLab } from "./harness.mjs";
 
-let server;
-let browser;
-before(async () => {
-  server = await serve();
-  browser = await launch({ webgpu: true });
-});
-after(async () => {
-  await browser?.close();
-  server?.stop();
-});
+const lab = useLab({ webgpu: true });
 
 test("the flow runs on WebGPU when the browser offers it", { timeout: 900_000 }, async () => {
-  const context = await browser.newContext();
-  const page = await openLab(context, server.url);
+  const context = await lab.browser.newContext();
+  const page = await openLab(context, lab.server.url);
   assert.match(await page.textContent("[data-testid=notice]"), /software WebGPU adapter/);
   assert.match(await page.textContent("[data-testid=backend]"), /flex/);
 
