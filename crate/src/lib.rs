@@ -13,10 +13,12 @@
 //! - [`experiment`]: normal vs malicious requests through the service, Tables IV and V;
 //! - [`run`]: a whole training run from a serialisable config to a report;
 //! - [`backend`]: picking flex or wgpu at run time;
+//! - [`bench`]: training, inference and pushing figures (`overunlearn bench`, the bench page);
 //! - `wasm` (wasm32 only): the JavaScript bindings.
 
 pub mod attack;
 pub mod backend;
+pub mod bench;
 pub mod data;
 pub mod error;
 pub mod experiment;
