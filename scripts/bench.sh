@@ -4,11 +4,21 @@
 # (ours on flex vs PyTorch on the CPU, both on 2 threads) and in headless Chromium (ours on flex
 # and WebGPU vs TensorFlow.js 4.22 on wasm and WebGPU), the wasm download size, the time from
 # page load to the first training step, and the cost of pushing with each search.
-#   bash scripts/bench.sh [--quick]     (--quick: a short smoke run, figures not for the README)
+#   bash scripts/bench.sh [--quick] [--webgpu-lab]
+# --quick: a short smoke run (figures not for the README). --webgpu-lab: also the `lab` preset on
+# WebGPU, which on this machine's software adapter adds about 15 minutes (one step each).
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 cd "$ROOT"
 
-QUICK="${1:-}"
+QUICK=""
+BROWSER_FLAGS=()
+for arg in "$@"; do
+  case "$arg" in
+  --quick) QUICK=--quick ;;
+  --webgpu-lab) BROWSER_FLAGS+=(--webgpu-lab) ;;
+  *) echo "usage: bash scripts/bench.sh [--quick] [--webgpu-lab]" >&2 && exit 2 ;;
+  esac
+done
 BENCH="$ROOT/tests/bench"
 VENV="${OVERUNLEARN_BENCH_VENV:-$HOME/.cache/overunlearn/bench-venv}"
 THREADS=2
@@ -54,15 +64,14 @@ ours_native() {
 t.update(kind="throughput", where="native", peer="ours-flex", preset=t["config"]["preset"]); print(json.dumps(t))
 for p in r.get("push") or []: p["kind"]="push"; print(json.dumps(p))'
 }
-if [ "$QUICK" = "--quick" ]; then
+if [ -n "$QUICK" ]; then
   NATIVE_T=(--warmup 1 --steps 2 --runs 2 --inference-batches 1)
   NATIVE_L=("${NATIVE_T[@]}")
-  BROWSER=(--quick)
+  BROWSER_FLAGS+=(--quick)
   PUSH=1
 else
   NATIVE_T=(--warmup 3 --steps 10 --runs 5 --inference-batches 4)
   NATIVE_L=(--warmup 2 --steps 5 --runs 5 --inference-batches 2)
-  BROWSER=()
   PUSH=5
 fi
 
@@ -77,7 +86,7 @@ for l in sys.stdin: r=json.loads(l); r.update(kind="throughput", where="native")
 done
 
 step "Chromium: this project (flex, WebGPU) and TF.js (wasm, WebGPU)"
-node "$BENCH/run.mjs" --pkg "$ROOT/pkg" --data "$DATA" "${BROWSER[@]}" >>"$LINES"
+node "$BENCH/run.mjs" --pkg "$ROOT/pkg" --data "$DATA" "${BROWSER_FLAGS[@]}" >>"$LINES"
 
 step "wasm download size"
 WASM="$ROOT/pkg/overunlearn_bg.wasm"

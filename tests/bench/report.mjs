@@ -15,7 +15,8 @@ const fmt = (x, digits = 0) =>
         maximumFractionDigits: digits,
       });
 const ratio = (a, b) => (a && b ? (a / b).toFixed(2) : "-");
-const cell = (r, key) => (r?.error ? "failed" : fmt(r?.[key]));
+const cell = (r, key) =>
+  r?.error ? "failed" : r?.skipped ? `not run (${r.skipped})` : fmt(r?.[key]);
 
 const machine = find((l) => l.kind === "machine");
 if (machine)
@@ -26,6 +27,13 @@ if (machine)
 const pairs = [
   ["native, CPU (2 threads)", "native", "ours-flex", "pytorch", "PyTorch"],
   ["Chromium, CPU (wasm)", "browser", "ours-flex", "tfjs-wasm", "TF.js wasm"],
+  [
+    "Chromium, CPU (wasm), COOP/COEP page",
+    "browser",
+    "ours-flex",
+    "tfjs-wasm-threads",
+    "TF.js wasm, 2 threads",
+  ],
   [
     "Chromium, WebGPU (SwiftShader)",
     "browser",

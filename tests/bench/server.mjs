@@ -12,8 +12,11 @@ const TYPES = {
   ".txt": "text/plain; charset=utf-8",
 };
 
-/** Serves `routes` ({ "/prefix/": "/folder" }) on 127.0.0.1:`port` (0: any free port). */
-export function serve(routes, port = 0) {
+/**
+ * Serves `routes` ({ "/prefix/": "/folder" }) on 127.0.0.1 (any free port), with `headers` on
+ * every response (e.g. COOP/COEP for a cross-origin isolated page).
+ */
+export function serve(routes, headers = {}) {
   const entries = Object.entries(routes).sort(
     (a, b) => b[0].length - a[0].length,
   );
@@ -31,6 +34,7 @@ export function serve(routes, port = 0) {
         "content-type": TYPES[extname(file)] ?? "application/octet-stream",
         "content-length": size,
         "cache-control": "no-store",
+        ...headers,
       });
       createReadStream(file).pipe(res);
     } catch {
@@ -38,7 +42,7 @@ export function serve(routes, port = 0) {
     }
   });
   return new Promise((ok) =>
-    server.listen(port, "127.0.0.1", () =>
+    server.listen(0, "127.0.0.1", () =>
       ok({ server, url: `http://127.0.0.1:${server.address().port}` }),
     ),
   );

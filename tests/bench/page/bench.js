@@ -245,9 +245,17 @@ async function runTf(backend, config) {
   };
 }
 
-/** Runs one peer: "ours-flex", "ours-wgpu", "tfjs-wasm" or "tfjs-webgpu". */
+/**
+ * Runs one peer: "ours-flex", "ours-wgpu", "tfjs-wasm", "tfjs-webgpu", or "tfjs-wasm-threads"
+ * (TF.js wasm on 2 threads: the page must be cross-origin isolated).
+ */
 window.runPeer = async (peer, config) => {
-  const [who, backend] = peer.split("-");
+  const [who, backend, threads] = peer.split("-");
+  if (threads) {
+    if (!crossOriginIsolated)
+      throw new Error("the page is not cross-origin isolated");
+    tf.wasm.setThreadsCount(2);
+  }
   return who === "ours" ? runOurs(backend, config) : runTf(backend, config);
 };
 window.benchReady = true;
