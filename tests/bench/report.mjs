@@ -26,6 +26,7 @@ if (machine)
 
 const pairs = [
   ["native, CPU (2 threads)", "native", "ours-flex", "pytorch", "PyTorch"],
+  ["native, CPU (1 thread)", "native1", "ours-flex", "pytorch", "PyTorch"],
   ["Chromium, CPU (wasm)", "browser", "ours-flex", "tfjs-wasm", "TF.js wasm"],
   [
     "Chromium, CPU (wasm), COOP/COEP page",
