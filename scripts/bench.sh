@@ -75,8 +75,10 @@ else
   PUSH=5
 fi
 
-# On 2 threads (the bar) and on 1 (less sensitive to other load: PyTorch's OpenMP threads wait
-# for each other at every parallel region, so a busy core slows it far more than rayon).
+# On 2 threads (the bar) and on 1. PyTorch gets OMP_WAIT_POLICY=PASSIVE: with libgomp's default
+# spin-waiting, one core busy with anything else cut its 2-thread training here from about 1,400
+# to 280 images/s (its best setting is the fair comparison).
+export OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-PASSIVE}"
 for threads in $THREADS 1; do
   where=native
   [ "$threads" = "$THREADS" ] || where=native1
