@@ -14,10 +14,12 @@
 //! - [`run`]: a whole training run from a serialisable config to a report;
 //! - [`backend`]: picking flex or wgpu at run time;
 //! - [`host`]: yielding to the host's event loop between long steps;
+//! - [`bench`]: training, inference and pushing figures (`overunlearn bench`, the bench page);
 //! - `wasm` (wasm32 only): the JavaScript bindings.
 
 pub mod attack;
 pub mod backend;
+pub mod bench;
 pub mod data;
 pub mod error;
 pub mod experiment;

@@ -8,7 +8,7 @@
 use std::ops::ControlFlow;
 
 use burn::nn::loss::CrossEntropyLoss;
-use burn::optim::{AdamConfig, GradientsParams};
+use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
 use burn::prelude::*;
 use rand::Rng as _;
 use rand::seq::SliceRandom;
@@ -18,7 +18,7 @@ use web_time::Instant;
 use crate::data::Dataset;
 use crate::error::{Error, Result};
 use crate::metrics::{self, Evaluation};
-use crate::model::{ModelConfig, Trained, input};
+use crate::model::{Cnn, ModelConfig, Trained, input};
 use crate::rng;
 
 /// How to train.
@@ -138,6 +138,52 @@ pub struct Outcome {
     pub seconds: f64,
 }
 
+/// The optimiser side of a training step: Adam with its state, the loss and the learning rate.
+/// [`train`] and the benchmark ([`crate::bench`]) run exactly this step.
+pub struct Stepper {
+    adam: ModuleOptimizer,
+    loss: CrossEntropyLoss,
+    learning_rate: f64,
+}
+
+impl Stepper {
+    /// Adam (burn's defaults) at `learning_rate`; `device` is the autodiff device.
+    pub fn new(learning_rate: f64, device: &Device) -> Self {
+        Self {
+            adam: AdamConfig::new().init(),
+            loss: CrossEntropyLoss::new(None, device),
+            learning_rate,
+        }
+    }
+
+    /// One optimiser step of `net` (on the autodiff device, in training mode) on a batch:
+    /// forward, mean cross-entropy, backward, Adam update. Returns the updated network and,
+    /// still on the device (read it back once per step), `[mean loss, correct predictions]`.
+    pub fn step(
+        &mut self,
+        net: Cnn,
+        images: Tensor<4>,
+        targets: Tensor<1, Int>,
+    ) -> (Cnn, Tensor<1>) {
+        let logits = net.forward(images);
+        let loss = self.loss.forward(logits.clone(), targets.clone());
+        let hits = logits
+            .argmax(1)
+            .reshape([-1])
+            .equal(targets)
+            .int()
+            .sum()
+            .float();
+        let stats = Tensor::cat(
+            vec![loss.clone().detach().reshape([1]), hits.reshape([1])],
+            0,
+        );
+        let grads = GradientsParams::from_grads(loss.backward(), &net);
+        let net = self.adam.step(self.learning_rate, net, grads);
+        (net, stats)
+    }
+}
+
 /// Trains a fresh network of `model` architecture on `train`, validating on `validation`.
 /// `device` is a plain device; autodiff is added here. The run is seeded by `seed`.
 pub async fn train(
@@ -163,13 +209,12 @@ pub async fn train(
     device.seed(seed);
     let ad_device = device.clone().autodiff();
     let mut net = model.init(&ad_device)?;
-    let mut optimizer = AdamConfig::new().init();
-    let loss_fn = CrossEntropyLoss::new(None, &ad_device);
+    let mut stepper = Stepper::new(config.learning_rate, &ad_device);
     let mut order: Vec<usize> = (0..train.len()).collect();
     let mut shuffle = rng::stream(seed, "train/shuffle");
     let mut augment = rng::stream(seed, "train/augment");
     let steps = train.len().div_ceil(config.batch_size);
-    let keep = |net: &crate::model::Cnn| Trained {
+    let keep = |net: &Cnn| Trained {
         model: net.valid(),
         config: model.clone(),
         class_names: train.class_names.clone(),
@@ -191,21 +236,8 @@ pub async fn train(
             };
             let images = input::images_flipped(train, batch, &flips, &ad_device);
             let targets = input::labels(train, batch, &ad_device);
-            let logits = net.forward(images);
-            let loss = loss_fn.forward(logits.clone(), targets.clone());
-            let hits = logits
-                .argmax(1)
-                .reshape([-1])
-                .equal(targets)
-                .int()
-                .sum()
-                .float();
-            let stats = Tensor::cat(
-                vec![loss.clone().detach().reshape([1]), hits.reshape([1])],
-                0,
-            );
-            let grads = GradientsParams::from_grads(loss.backward(), &net);
-            net = optimizer.step(config.learning_rate, net, grads);
+            let stats;
+            (net, stats) = stepper.step(net, images, targets);
             let stats = metrics::read_f32(stats).await?;
             let (batch_loss, batch_hits) = (f64::from(stats[0]), f64::from(stats[1]));
             if !batch_loss.is_finite() {

@@ -1,5 +1,6 @@
 //! Command-line parsing and dispatch.
 
+mod bench;
 mod download;
 mod eval;
 mod progress;
@@ -34,6 +35,8 @@ enum Command {
     Searches(searches::SearchesArgs),
     /// Download the official dataset archives, verified by checksum.
     Download(download::DownloadArgs),
+    /// Measure training, inference and pushing speed (the peers are in tests/bench/).
+    Bench(bench::BenchArgs),
 }
 
 /// Where the data is and which dataset to read.
@@ -73,6 +76,7 @@ pub fn main() -> ExitCode {
         Command::Reproduce(args) => reproduce::run(args),
         Command::Searches(args) => searches::run(args),
         Command::Download(args) => download::run(args),
+        Command::Bench(args) => bench::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,6 +1,8 @@
 //! JavaScript bindings: a thin layer over the core for the lab's Web Worker. Configs and reports
 //! cross the boundary as JSON text of the core's own serde types; nothing is decided here.
 
+mod bench;
+
 use std::cell::RefCell;
 use std::ops::ControlFlow;
 use std::rc::Rc;

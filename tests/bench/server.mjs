@@ -1,0 +1,49 @@
+// A minimal static server for the bench page on 127.0.0.1: each URL prefix maps to a folder.
+import { createServer } from "node:http";
+import { createReadStream, statSync } from "node:fs";
+import { extname, join, normalize, resolve } from "node:path";
+
+const TYPES = {
+  ".html": "text/html; charset=utf-8",
+  ".js": "text/javascript; charset=utf-8",
+  ".mjs": "text/javascript; charset=utf-8",
+  ".wasm": "application/wasm",
+  ".json": "application/json",
+  ".txt": "text/plain; charset=utf-8",
+};
+
+/**
+ * Serves `routes` ({ "/prefix/": "/folder" }) on 127.0.0.1 (any free port), with `headers` on
+ * every response (e.g. COOP/COEP for a cross-origin isolated page).
+ */
+export function serve(routes, headers = {}) {
+  const entries = Object.entries(routes).sort(
+    (a, b) => b[0].length - a[0].length,
+  );
+  const server = createServer((req, res) => {
+    const path = decodeURIComponent(new URL(req.url, "http://x").pathname);
+    const route = entries.find(([prefix]) => path.startsWith(prefix));
+    if (!route) return void res.writeHead(404).end("not found");
+    const root = resolve(route[1]);
+    let file = normalize(join(root, path.slice(route[0].length)));
+    if (!file.startsWith(root)) return void res.writeHead(403).end("forbidden");
+    try {
+      if (statSync(file).isDirectory()) file = join(file, "index.html");
+      const size = statSync(file).size;
+      res.writeHead(200, {
+        "content-type": TYPES[extname(file)] ?? "application/octet-stream",
+        "content-length": size,
+        "cache-control": "no-store",
+        ...headers,
+      });
+      createReadStream(file).pipe(res);
+    } catch {
+      res.writeHead(404).end("not found");
+    }
+  });
+  return new Promise((ok) =>
+    server.listen(0, "127.0.0.1", () =>
+      ok({ server, url: `http://127.0.0.1:${server.address().port}` }),
+    ),
+  );
+}
