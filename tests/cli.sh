@@ -57,5 +57,7 @@ check "a NaN learning rate is refused" fails_with "invalid learning_rate: NaN" \
   "$BIN" train --lr NaN --epochs 1 --per-class 1
 check "a wrong data directory is named" fails_with "/no/such/dir: data directory does not exist" \
   "$BIN" train --data /no/such/dir --epochs 1
+check "an unknown unlearning replacement is named" fails_with 'unknown replacement "grey"' \
+  "$BIN" reproduce --model "$WORK/model.bin" --replacement grey
 echo "cli: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

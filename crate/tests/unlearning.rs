@@ -162,6 +162,7 @@ fn replacements_follow_their_kind_and_seed() {
     assert_eq!(noise.labels, request.labels);
     let white = first_order::replacements(&request, Replacement::White, 0);
     assert!(white.images.iter().all(|&p| p == 255));
+    assert!(first_order::replacements(&request, Replacement::Omitted, 0).is_empty());
     let relabelled = first_order::replacements(&request, Replacement::RandomLabel, 0);
     assert_eq!(relabelled.images, request.images);
     assert!(

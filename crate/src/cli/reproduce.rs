@@ -80,6 +80,13 @@ pub struct ReproduceArgs {
     /// Update every layer rather than the last ones.
     #[arg(long)]
     all_layers: bool,
+    /// What replaces each forgotten sample in the first-order update: noise (the paper's), black,
+    /// white, random_label, or none (no replacement term: the ascent term alone).
+    #[arg(long, default_value = "noise")]
+    replacement: String,
+    /// First-order update steps (the paper: 1).
+    #[arg(long, default_value_t = 1)]
+    steps: usize,
     /// Boundary search: efficient, zoo or whitebox.
     #[arg(long, default_value = "efficient")]
     search: String,
@@ -169,7 +176,18 @@ impl ReproduceArgs {
                     } else {
                         Layers::Last
                     },
-                    ..FirstOrderConfig::default()
+                    replacement: serde_json::from_value(self.replacement.as_str().into()).map_err(
+                        |_| {
+                            Error::config(
+                                "replacement",
+                                format!(
+                                    "unknown replacement {:?} (noise, black, white, random_label or none)",
+                                    self.replacement
+                                ),
+                            )
+                        },
+                    )?,
+                    steps: self.steps,
                 }),
                 "fine-tune" => Method::FineTune(SgdSettings::default()),
                 "ascent" => Method::GradientAscent(SgdSettings::default()),

@@ -31,6 +31,10 @@ pub enum Replacement {
     White,
     /// The same image with a random other label.
     RandomLabel,
+    /// No replacement term: the update is tau times the summed gradient *ascent* on the request
+    /// alone (what the replacement term costs by itself is the difference to [`Self::Noise`]).
+    #[serde(rename = "none")]
+    Omitted,
 }
 
 /// Which parameters the update changes.
@@ -118,7 +122,8 @@ impl FirstOrderConfig {
     }
 }
 
-/// The replacements z~ of `request`'s samples, drawn from the stream of `seed`.
+/// The replacements z~ of `request`'s samples, drawn from the stream of `seed` (none at all for
+/// [`Replacement::Omitted`]).
 pub fn replacements(request: &Dataset, replacement: Replacement, seed: u64) -> Dataset {
     let mut rng = rng::stream(seed, "unlearn/replacement");
     let mut out = request.clone();
@@ -126,6 +131,7 @@ pub fn replacements(request: &Dataset, replacement: Replacement, seed: u64) -> D
         Replacement::Noise => out.images.iter_mut().for_each(|p| *p = rng.random()),
         Replacement::Black => out.images.fill(0),
         Replacement::White => out.images.fill(255),
+        Replacement::Omitted => out = request.select(&[]),
         Replacement::RandomLabel => {
             let classes = request.num_classes() as u16;
             for label in &mut out.labels {
