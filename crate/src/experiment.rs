@@ -305,20 +305,9 @@ pub struct Row {
     pub attack: Attack,
     /// The submitted-label choice.
     pub label: SubmittedLabel,
-    /// Images submitted.
-    pub size: usize,
-    /// Samples actually crafted (the rest were submitted as they were).
-    pub crafted: usize,
-    /// Mean l2, linf and SSIM of the submitted images against their originals.
-    pub mean_l2: f64,
-    /// Mean l-infinity distance.
-    pub mean_linf: f64,
-    /// Mean SSIM.
-    pub mean_ssim: f64,
-    /// Mean queries per crafted sample.
-    pub mean_queries: f64,
-    /// Mean seconds per crafted sample.
-    pub mean_seconds: f64,
+    /// The request's size, stealth and crafting cost (flattened into the row in JSON).
+    #[serde(flatten)]
+    pub stats: RequestStats,
     /// Overall test accuracy after unlearning.
     pub accuracy: f64,
     /// Class A's test accuracy after unlearning.
@@ -600,19 +589,12 @@ pub async fn unlearn(
                 after
             }
         };
-        let stats = prepared.stats();
         rows.push(Row {
             percent: prepared.percent,
             tau,
             attack: prepared.attack.clone(),
             label: prepared.label,
-            size: stats.size,
-            crafted: stats.crafted,
-            mean_l2: stats.mean_l2,
-            mean_linf: stats.mean_linf,
-            mean_ssim: stats.mean_ssim,
-            mean_queries: stats.mean_queries,
-            mean_seconds: stats.mean_seconds,
+            stats: prepared.stats(),
             accuracy: after.accuracy,
             accuracy_a: after.per_class[class_a as usize],
             accuracy_b: after.per_class[class_b as usize],
@@ -689,18 +671,18 @@ impl ExperimentReport {
         for r in &self.rows {
             out += &format!(
                 "| {} ({}%) | {} | {} | {:?} | {} | {} | {} | {} | {:.3} | {:.3} | {:.0} |\n",
-                r.size,
+                r.stats.size,
                 r.percent,
                 tau(r),
                 r.attack.name(),
                 r.label,
-                r.crafted,
+                r.stats.crafted,
                 pct(r.accuracy),
                 pct(r.accuracy_a),
                 pct(r.accuracy_b),
-                r.mean_ssim,
-                r.mean_l2,
-                r.mean_queries
+                r.stats.mean_ssim,
+                r.stats.mean_l2,
+                r.stats.mean_queries
             );
         }
         let correct = self.rows.first().map_or(0, |r| r.shift.correct_before);
@@ -712,7 +694,7 @@ impl ExperimentReport {
         for r in &self.rows {
             out += &format!(
                 "| {} | {} | {} | {:?} | {} | {} | {} |\n",
-                r.size,
+                r.stats.size,
                 tau(r),
                 r.attack.name(),
                 r.label,

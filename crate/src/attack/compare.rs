@@ -115,16 +115,7 @@ pub async fn compare(
         for (k, &s) in sources.iter().enumerate() {
             let before = oracle.queries();
             let start = Instant::now();
-            let sample_seed = seed ^ (s as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-            let outcome = push::push(
-                oracle,
-                train.image(s),
-                train.labels[s],
-                goal,
-                config,
-                sample_seed,
-            )
-            .await?;
+            let outcome = super::request::push_source(oracle, train, s, goal, config, seed).await?;
             queries += oracle.queries() - before;
             seconds += start.elapsed().as_secs_f64();
             match outcome {

@@ -186,22 +186,32 @@ pub async fn push_all(
     config.validate()?;
     let mut outcomes = Vec::with_capacity(sources.len());
     for (k, &s) in sources.iter().enumerate() {
-        let sample_seed = seed ^ (s as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-        outcomes.push(
-            push::push(
-                oracle,
-                train.image(s),
-                train.labels[s],
-                goal,
-                config,
-                sample_seed,
-            )
-            .await?,
-        );
+        outcomes.push(push_source(oracle, train, s, goal, config, seed).await?);
         progress(k + 1, sources.len());
         crate::host::yield_now().await;
     }
     Ok(Pushed { outcomes })
+}
+
+/// Pushes training sample `source` toward `goal`, with a seed of its own drawn from `seed`.
+pub(crate) async fn push_source(
+    oracle: &mut Oracle,
+    train: &Dataset,
+    source: usize,
+    goal: Goal,
+    config: &PushConfig,
+    seed: u64,
+) -> Result<std::result::Result<Crossing, Failure>> {
+    let sample_seed = seed ^ (source as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    push::push(
+        oracle,
+        train.image(source),
+        train.labels[source],
+        goal,
+        config,
+        sample_seed,
+    )
+    .await
 }
 
 /// Which side of the boundary to submit.

@@ -77,8 +77,42 @@ pub fn bytes_bar(name: &str) -> ProgressBar {
     bar
 }
 
+/// One count bar per named stage of a long run: a new bar when the stage's name changes, a line
+/// when a stage is done.
+pub struct StageBars {
+    bar: Option<(String, ProgressBar)>,
+}
+
+impl StageBars {
+    /// No stage has started yet.
+    pub fn new() -> Self {
+        Self { bar: None }
+    }
+
+    /// Takes one report: stage `name` has done `done` of `total`.
+    pub fn observe(&mut self, name: &str, done: usize, total: usize) {
+        if self.bar.as_ref().is_none_or(|(n, _)| n != name) {
+            self.finish();
+            self.bar = Some((name.to_string(), count_bar(name, total as u64)));
+        }
+        if let Some((_, b)) = &self.bar {
+            b.set_position(done as u64);
+        }
+        if done == total {
+            eprintln!("{name}: {total}/{total} done");
+        }
+    }
+
+    /// Clears the last bar.
+    pub fn finish(&mut self) {
+        if let Some((_, b)) = self.bar.take() {
+            b.finish_and_clear();
+        }
+    }
+}
+
 /// A count bar for a named stage.
-pub fn count_bar(name: &str, total: u64) -> ProgressBar {
+fn count_bar(name: &str, total: u64) -> ProgressBar {
     let bar = ProgressBar::new(total);
     bar.set_style(
         ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} ({eta} left)")

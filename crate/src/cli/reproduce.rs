@@ -4,7 +4,6 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use indicatif::ProgressBar;
 use overunlearn::attack::push::{EfficientConfig, Search, ZooConfig};
 use overunlearn::attack::request::SubmittedLabel;
 use overunlearn::attack::walk::WalkConfig;
@@ -18,7 +17,7 @@ use overunlearn::unlearn::finetune::SgdSettings;
 use overunlearn::unlearn::first_order::{FirstOrderConfig, Layers, Tau};
 use overunlearn::{Error, Result};
 
-use super::progress::TrainBar;
+use super::progress::{StageBars, TrainBar};
 use super::{DataArgs, RunArgs};
 
 /// Flags of `overunlearn reproduce`.
@@ -239,30 +238,14 @@ pub fn run(args: ReproduceArgs) -> Result<()> {
             trained
         }
     };
-    let mut bar: Option<(String, ProgressBar)> = None;
+    let mut bars = StageBars::new();
     let report = pollster::block_on(experiment::run(
         &config,
         &data,
         &model,
-        |Event::Stage { name, done, total }| {
-            if bar.as_ref().is_none_or(|(n, _)| *n != name) {
-                if let Some((_, b)) = bar.take() {
-                    b.finish_and_clear();
-                }
-                let b = super::progress::count_bar(&name, total as u64);
-                bar = Some((name.clone(), b));
-            }
-            if let Some((_, b)) = &bar {
-                b.set_position(done as u64);
-            }
-            if done == total {
-                eprintln!("{name}: {total}/{total} done");
-            }
-        },
+        |Event::Stage { name, done, total }| bars.observe(&name, done, total),
     ))?;
-    if let Some((_, b)) = bar.take() {
-        b.finish_and_clear();
-    }
+    bars.finish();
     let markdown = report.markdown();
     if let Some(path) = &args.markdown {
         std::fs::write(path, &markdown).map_err(|e| Error::io(path.display(), e))?;

@@ -181,7 +181,7 @@ pub fn run(args: SearchesArgs) -> Result<()> {
         args.samples,
         args.seed,
     ))?;
-    let mut bar: Option<(String, indicatif::ProgressBar)> = None;
+    let mut bars = super::progress::StageBars::new();
     let summaries = pollster::block_on(compare::compare(
         &mut oracle,
         train,
@@ -189,27 +189,9 @@ pub fn run(args: SearchesArgs) -> Result<()> {
         goal,
         &searches(&args)?,
         args.seed,
-        |name, done, total| {
-            if bar.as_ref().is_none_or(|(n, _)| n != name) {
-                if let Some((_, b)) = bar.take() {
-                    b.finish_and_clear();
-                }
-                bar = Some((
-                    name.to_string(),
-                    super::progress::count_bar(name, total as u64),
-                ));
-            }
-            if let Some((_, b)) = &bar {
-                b.set_position(done as u64);
-            }
-            if done == total {
-                eprintln!("{name}: {total}/{total} done");
-            }
-        },
+        |name, done, total| bars.observe(name, done, total),
     ))?;
-    if let Some((_, b)) = bar.take() {
-        b.finish_and_clear();
-    }
+    bars.finish();
     let table = compare::markdown(&summaries);
     if let Some(path) = &args.markdown {
         std::fs::write(path, &table).map_err(|e| Error::io(path.display(), e))?;
