@@ -19,9 +19,9 @@ for (let i = 2; i < process.argv.length; i++) {
   opt[arg.slice(2)] = next === undefined || next.startsWith("--") ? true : next;
 }
 const presets = (opt.presets ?? "tutorial,lab").split(",");
-const peers = (
-  opt.peers ?? "ours-flex,tfjs-wasm,tfjs-wasm-threads,ours-wgpu,tfjs-webgpu"
-).split(",");
+const peers = (opt.peers ?? "ours-flex,tfjs-wasm,tfjs-wasm-threads,ours-wgpu,tfjs-webgpu").split(
+  ",",
+);
 const quick = opt.quick === true;
 const webgpuLab = opt["webgpu-lab"] === true;
 
@@ -84,35 +84,17 @@ try {
       const page = await context.newPage();
       page.on("pageerror", (e) => console.error(`[${peer}] ${e}`));
       const t = Date.now();
+      const row = { kind: "throughput", where: "browser", peer, preset, config };
       try {
         const threads = peer.endsWith("-threads");
         await page.goto(`${threads ? isolated.url : url}/index.html`);
         await page.waitForFunction(() => window.benchReady === true);
-        const result = await page.evaluate(
-          ([p, c]) => window.runPeer(p, c),
-          [peer, config],
-        );
-        emit({
-          kind: "throughput",
-          where: "browser",
-          peer,
-          preset,
-          config,
-          ...result,
-        });
+        const result = await page.evaluate(([p, c]) => window.runPeer(p, c), [peer, config]);
+        emit({ ...row, ...result });
       } catch (e) {
-        emit({
-          kind: "throughput",
-          where: "browser",
-          peer,
-          preset,
-          config,
-          error: String(e).split("\n")[0],
-        });
+        emit({ ...row, error: String(e).split("\n")[0] });
       }
-      console.error(
-        `${peer} ${preset}: ${((Date.now() - t) / 1000).toFixed(0)} s`,
-      );
+      console.error(`${peer} ${preset}: ${((Date.now() - t) / 1000).toFixed(0)} s`);
       await context.close();
     }
   }
