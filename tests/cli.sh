@@ -57,7 +57,11 @@ check "a NaN learning rate is refused" fails_with "invalid learning_rate: NaN" \
   "$BIN" train --lr NaN --epochs 1 --per-class 1
 check "a wrong data directory is named" fails_with "/no/such/dir: data directory does not exist" \
   "$BIN" train --data /no/such/dir --epochs 1
-check "an unknown unlearning replacement is named" fails_with 'unknown replacement "grey"' \
-  "$BIN" reproduce --model "$WORK/model.bin" --replacement grey
+check "an unknown unlearning service is named, with the ones there are" \
+  fails_with 'unknown service "grey" (expected one of reference, as_written, removal' \
+  "$BIN" reproduce --model "$WORK/model.bin" --service grey
+check "a tau that is neither a number nor calibrated is named" \
+  fails_with "\"fast\" is neither a positive number nor \"calibrated\"" \
+  "$BIN" reproduce --model "$WORK/model.bin" --tau fast
 echo "cli: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

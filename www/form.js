@@ -78,9 +78,13 @@ export function fill(config) {
     const fixed = "fixed" in method.tau;
     document.getElementById("tau-mode").value = fixed ? "fixed" : "calibrated";
     if (fixed) document.getElementById("tau-fixed").value = method.tau.fixed;
-    else document.getElementById("tau-budget").value = method.tau.calibrated.budget * 100;
+    else {
+      document.getElementById("tau-budget").value = method.tau.calibrated.budget * 100;
+      document.getElementById("tau-probe").value = method.tau.calibrated.request_fraction * 100;
+    }
     document.getElementById("layers").value = method.layers;
-    document.getElementById("replacement").value = method.replacement;
+    document.getElementById("service").value = method.service;
+    document.getElementById("service-batch").value = method.batch_size;
     document.getElementById("fo-steps").value = method.steps;
   } else if (method.method !== "retrain") {
     document.getElementById("sgd-lr").value = method.learning_rate;
@@ -115,7 +119,7 @@ export function collect(base) {
   config.labels = checked(document.getElementById("labels"))
     .filter((box) => box.checked)
     .map((box) => box.value);
-  if (config.labels.length === 0) config.labels = ["prediction"];
+  if (config.labels.length === 0) config.labels = ["original"];
   const search = document.getElementById("search").value;
   config.push.search = search === config.push.search.search ? config.push.search : { search };
   const method = document.getElementById("method").value;
@@ -128,12 +132,13 @@ export function collect(base) {
           ? { fixed: number("tau-fixed") }
           : {
               calibrated: {
-                request_fraction: 0.1,
+                request_fraction: number("tau-probe") / 100,
                 budget: number("tau-budget") / 100,
               },
             },
       steps: number("fo-steps"),
-      replacement: document.getElementById("replacement").value,
+      service: document.getElementById("service").value,
+      batch_size: number("service-batch"),
       layers: document.getElementById("layers").value,
     };
   } else if (method === "retrain") {

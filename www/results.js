@@ -38,6 +38,7 @@ export function renderResults(report) {
   document.getElementById("results-summary").textContent =
     `Before unlearning: test accuracy ${pct(report.before.accuracy)}%, ${c.class_a} ` +
     `${pct(report.before.per_class[a])}%. Method: ${c.method.method}` +
+    (c.method.service ? ` (${c.method.service} service)` : "") +
     (report.tau ? `, τ ${report.tau.toExponential(3)}` : "") +
     `. Backend ${report.backend}, seed ${c.run.seed}, version ${report.version}.`;
   const table = document.getElementById("results-table");
@@ -58,9 +59,29 @@ export function renderResults(report) {
   const tr = table.createTHead().insertRow();
   for (const h of head) tr.append(Object.assign(document.createElement("th"), { textContent: h }));
   const body = table.createTBody();
+  const b = report.class_names.indexOf(c.class_b);
+  const first = body.insertRow();
+  first.dataset.attack = "before";
+  first.dataset.accuracy = report.before.accuracy;
+  first.dataset.accuracyA = report.before.per_class[a];
+  for (const v of [
+    "before unlearning",
+    "",
+    "",
+    pct(report.before.accuracy),
+    pct(report.before.per_class[a]),
+    pct(report.before.per_class[b]),
+    report.rows[0]?.shift.correct_before ?? "",
+    "",
+    "",
+    "",
+    "",
+  ])
+    first.insertCell().textContent = v;
   for (const row of report.rows) {
     const r = body.insertRow();
     r.dataset.attack = row.attack.attack + (row.attack.targeted ? "_targeted" : "");
+    r.dataset.accuracy = row.accuracy;
     r.dataset.accuracyA = row.accuracy_a;
     for (const v of [
       row.title,

@@ -6,9 +6,9 @@ use burn::prelude::*;
 use overunlearn::data::{Dataset, ImageShape};
 use overunlearn::metrics;
 use overunlearn::model::file::parse;
-use overunlearn::model::{BlockConfig, ModelConfig, Trained};
+use overunlearn::model::{BlockConfig, ModelConfig, NormSettings, Trained};
 use overunlearn::unlearn::finetune::{self, SgdSettings};
-use overunlearn::unlearn::first_order::{self, FirstOrderConfig, Layers, Replacement, Tau};
+use overunlearn::unlearn::first_order::{self, FirstOrderConfig, Layers, ServiceKind, Tau};
 
 fn tiny_config() -> ModelConfig {
     ModelConfig {
@@ -24,6 +24,7 @@ fn tiny_config() -> ModelConfig {
             dropout: 0.0,
         }],
         batch_norm: true,
+        norm: NormSettings::SHORT_TRAINING,
         dense: 4,
         dense_dropout: 0.0,
     }
@@ -81,27 +82,26 @@ fn objective(model: &Trained, request: &Dataset, replaced: &Dataset) -> f64 {
     summed_loss(model, replaced) - summed_loss(model, request)
 }
 
-fn check_first_order(layers: Layers, sampled: &[&str]) {
+/// Checks that `config`'s update of `request` moves every updatable value of the tiny model by
+/// -tau times the finite-difference gradient of sum L(replaced) - sum L(request), and nothing
+/// else (`sampled`: the tensors checked, every third value of each).
+fn check_update(
+    config: &FirstOrderConfig,
+    request: &Dataset,
+    replaced: &Dataset,
+    sampled: &[&str],
+) {
     let model = tiny(3);
-    let request = common::synthetic(3, 2, 4, 8);
-    let config = FirstOrderConfig {
-        tau: Tau::Fixed(1.0),
-        steps: 1,
-        replacement: Replacement::Black,
-        layers,
-    };
     let tau = 0.5;
     let updated = Trained {
-        model: block(first_order::update(&model.model, &request, &config, tau, 0)).unwrap(),
+        model: block(first_order::update(&model.model, request, config, tau, 0)).unwrap(),
         ..model.clone()
     };
-    let replaced = first_order::replacements(&request, Replacement::Black, 0);
-    assert!(replaced.images.iter().all(|&p| p == 0) && replaced.labels == request.labels);
     let (paths, before, bytes) = values(&model);
     let (_, after, _) = values(&updated);
     let updatable = |p: &str| {
         !p.contains("running")
-            && (layers == Layers::All
+            && (config.layers == Layers::All
                 || ["dense.", "dense_norm.", "output."]
                     .iter()
                     .any(|l| p.starts_with(l)))
@@ -117,8 +117,8 @@ fn check_first_order(layers: Layers, sampled: &[&str]) {
             continue;
         }
         let h = 2e-3;
-        let fd = (objective(&nudged(&bytes, k, h), &request, &replaced)
-            - objective(&nudged(&bytes, k, -h), &request, &replaced))
+        let fd = (objective(&nudged(&bytes, k, h), request, replaced)
+            - objective(&nudged(&bytes, k, -h), request, replaced))
             / (2.0 * f64::from(h));
         let expected = -tau * fd;
         assert!(
@@ -131,12 +131,71 @@ fn check_first_order(layers: Layers, sampled: &[&str]) {
     assert!(checked >= 6, "only {checked} values checked");
 }
 
+fn check_first_order(layers: Layers, sampled: &[&str]) {
+    let request = common::synthetic(3, 2, 4, 8);
+    let config = FirstOrderConfig {
+        tau: Tau::Fixed(1.0),
+        service: ServiceKind::Black,
+        layers,
+        ..FirstOrderConfig::default()
+    };
+    let replaced = first_order::replacements(&request, ServiceKind::Black, 256, 0);
+    assert!(replaced.images.iter().all(|&p| p == 0) && replaced.labels == request.labels);
+    check_update(&config, &request, &replaced, sampled);
+}
+
+const LAST: [&str; 4] = ["output.", "dense.", "dense_norm.gamma", "dense_norm.beta"];
+
+/// The reference service against its definition, written out by hand: with gradient batches of
+/// 2, a request of 3 samples gets one noise image labelled as its third sample (the final,
+/// partial batch), a request of 1 gets it for its only sample, a request of 4 none at all; the
+/// noise image is one image, the same for every sample it replaces.
+#[test]
+fn reference_service_counts_the_noise_on_the_final_partial_batch_only() {
+    let request = common::synthetic(3, 1, 4, 8); // 3 samples, labels 0, 1, 2
+    assert_eq!(request.len(), 3);
+    let config = FirstOrderConfig {
+        batch_size: 2,
+        ..FirstOrderConfig::default()
+    };
+    assert_eq!(config.service, ServiceKind::Reference);
+    let noise = first_order::replacements(&request, ServiceKind::Reference, 4, 0).images;
+    assert_eq!(noise.len(), 3 * request.shape.len());
+    let image = noise[..request.shape.len()].to_vec();
+    assert!(
+        noise.chunks(image.len()).all(|c| c == image),
+        "one noise image"
+    );
+    assert!(
+        image.iter().any(|&p| p != image[0]),
+        "noise, not a flat image"
+    );
+    let with_noise = |labels: &[u16]| Dataset {
+        images: labels.iter().flat_map(|_| image.clone()).collect(),
+        labels: labels.to_vec(),
+        ..request.select(&[])
+    };
+    // N = 3, batch 2: the third sample's noise term only.
+    let third = with_noise(&request.labels[2..]);
+    assert_eq!(
+        first_order::replacements(&request, ServiceKind::Reference, 2, 0),
+        third
+    );
+    check_update(&config, &request, &third, &LAST);
+    // N = 1, batch 2: the noise term of the only sample.
+    let one = request.select(&[1]);
+    let single = with_noise(&one.labels);
+    check_update(&config, &one, &single, &LAST);
+    // N = 4, batch 2: two full batches, no noise term: the plain summed ascent.
+    let four = request.select(&[0, 1, 2, 0]);
+    let none = first_order::replacements(&four, ServiceKind::Reference, 2, 0);
+    assert!(none.is_empty());
+    check_update(&config, &four, &none, &LAST);
+}
+
 #[test]
 fn first_order_update_of_the_last_layers_matches_finite_differences() {
-    check_first_order(
-        Layers::Last,
-        &["output.", "dense.", "dense_norm.gamma", "dense_norm.beta"],
-    );
+    check_first_order(Layers::Last, &LAST);
 }
 
 #[test]
@@ -150,20 +209,16 @@ fn first_order_update_of_all_layers_matches_finite_differences() {
 #[test]
 fn replacements_follow_their_kind_and_seed() {
     let request = common::synthetic(3, 4, 4, 1);
-    let noise = first_order::replacements(&request, Replacement::Noise, 5);
-    assert_eq!(
-        noise,
-        first_order::replacements(&request, Replacement::Noise, 5)
-    );
-    assert_ne!(
-        noise.images,
-        first_order::replacements(&request, Replacement::Noise, 6).images
-    );
+    let rep = |kind, seed| first_order::replacements(&request, kind, 256, seed);
+    let noise = rep(ServiceKind::AsWritten, 5);
+    assert_eq!(noise, rep(ServiceKind::AsWritten, 5));
+    assert_ne!(noise.images, rep(ServiceKind::AsWritten, 6).images);
     assert_eq!(noise.labels, request.labels);
-    let white = first_order::replacements(&request, Replacement::White, 0);
-    assert!(white.images.iter().all(|&p| p == 255));
-    assert!(first_order::replacements(&request, Replacement::Omitted, 0).is_empty());
-    let relabelled = first_order::replacements(&request, Replacement::RandomLabel, 0);
+    let size = request.shape.len();
+    assert_ne!(noise.images[..size], noise.images[size..2 * size]);
+    assert!(rep(ServiceKind::White, 0).images.iter().all(|&p| p == 255));
+    assert!(rep(ServiceKind::Removal, 0).is_empty());
+    let relabelled = rep(ServiceKind::RandomLabel, 0);
     assert_eq!(relabelled.images, request.images);
     assert!(
         relabelled
@@ -171,6 +226,42 @@ fn replacements_follow_their_kind_and_seed() {
             .iter()
             .zip(&request.labels)
             .all(|(a, b)| a != b && *a < 3)
+    );
+    // Smaller than one batch: the reference's one noise image stands for every sample.
+    let reference = rep(ServiceKind::Reference, 5);
+    assert_eq!(reference.labels, request.labels);
+    assert!(
+        reference
+            .images
+            .chunks(size)
+            .all(|c| c == &reference.images[..size])
+    );
+}
+
+#[test]
+fn services_read_their_old_names_and_refuse_unknown_ones() {
+    let old: FirstOrderConfig = serde_json::from_str(r#"{"replacement": "noise"}"#).unwrap();
+    assert_eq!(old.service, ServiceKind::AsWritten);
+    let old: FirstOrderConfig = serde_json::from_str(r#"{"replacement": "none"}"#).unwrap();
+    assert_eq!(old.service, ServiceKind::Removal);
+    let default: FirstOrderConfig = serde_json::from_str("{}").unwrap();
+    assert_eq!(default.service, ServiceKind::Reference);
+    assert_eq!(default.tau, Tau::Fixed(2e-4));
+    assert_eq!(default.batch_size, 256);
+    let err = "grey".parse::<ServiceKind>().unwrap_err().to_string();
+    assert!(
+        err.contains("service") && err.contains("grey") && err.contains("reference"),
+        "{err}"
+    );
+    let zero = FirstOrderConfig {
+        batch_size: 0,
+        ..FirstOrderConfig::default()
+    };
+    assert!(
+        zero.validate()
+            .unwrap_err()
+            .to_string()
+            .contains("batch_size")
     );
 }
 
@@ -188,7 +279,10 @@ fn trained_on_synthetic() -> (Trained, Dataset, Dataset) {
 fn calibration_finds_the_largest_tau_within_the_budget() {
     let (model, train, val) = trained_on_synthetic();
     let probe = train.select(&(0..12).collect::<Vec<_>>());
-    let config = FirstOrderConfig::default();
+    let config = FirstOrderConfig {
+        service: ServiceKind::AsWritten,
+        ..FirstOrderConfig::default()
+    };
     let budget = 0.05;
     let c = block(first_order::calibrate(
         &model.model,

@@ -61,11 +61,15 @@ export async function settle(page, timeout = 900_000) {
   if (await notice.isVisible()) throw new Error(`the page says: ${await notice.textContent()}`);
 }
 
-/** The results table as objects: `{ attack, accuracyA, cells }` per row. */
+/**
+ * The results table as objects: `{ attack, accuracy, accuracyA, cells }` per row, the first
+ * (`attack: "before"`) the model before unlearning.
+ */
 export function results(page) {
   return page.$$eval("[data-testid=results-table] tbody tr", (rows) =>
     rows.map((r) => ({
       attack: r.dataset.attack,
+      accuracy: Number(r.dataset.accuracy),
       accuracyA: Number(r.dataset.accuracyA),
       cells: [...r.cells].map((c) => c.textContent),
     })),

@@ -55,18 +55,29 @@ test(
     assert.equal(await page.locator("[data-testid=gallery] .request").count(), 2);
     assert.ok((await page.locator("[data-testid=gallery] canvas").count()) >= 4);
 
-    // 4. unlearn with the service's calibrated first-order update
+    // 4. unlearn with the tutorial's first-order service
     await page.click("nav [data-step=unlearn]");
     await page.click("[data-testid=unlearn]");
     await settle(page);
 
-    // 5. results: both requests, class A lower after Pushing-I
+    // 5. results: an honest baseline (a normal request costs little and does not raise the
+    // forgotten class) and the attack's effect (Pushing-I removes far more of it).
     const rows = await results(page);
+    const before = rows.find((r) => r.attack === "before");
     const normal = rows.find((r) => r.attack === "normal");
     const pushing = rows.find((r) => r.attack === "pushing_i");
-    assert.ok(normal && pushing, `rows: ${JSON.stringify(rows)}`);
-    console.log(`airplane accuracy: normal ${normal.accuracyA}, Pushing-I ${pushing.accuracyA}`);
-    assert.ok(pushing.accuracyA < normal.accuracyA);
+    assert.ok(before && normal && pushing, `rows: ${JSON.stringify(rows)}`);
+    console.log(
+      `overall / airplane accuracy: before ${before.accuracy} / ${before.accuracyA}, ` +
+        `normal ${normal.accuracy} / ${normal.accuracyA}, ` +
+        `Pushing-I ${pushing.accuracy} / ${pushing.accuracyA}`,
+    );
+    assert.ok(normal.accuracy >= before.accuracy - 0.03, "a normal request costs at most 3 points");
+    assert.ok(normal.accuracyA <= before.accuracyA, "a normal request does not raise airplane");
+    assert.ok(
+      pushing.accuracyA <= normal.accuracyA - 0.2,
+      "Pushing-I leaves airplane at least 20 points below the normal request",
+    );
     await page.screenshot({ path: `${ARTIFACTS}results.png`, fullPage: true });
 
     // A reload keeps the trained model and the finished results.

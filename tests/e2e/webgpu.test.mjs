@@ -27,7 +27,7 @@ test("the flow runs on WebGPU when the browser offers it", { timeout: 900_000 },
   const rows = await results(page);
   assert.deepEqual(
     rows.map((r) => r.attack),
-    ["normal", "pushing_i"],
+    ["before", "normal", "pushing_i"],
   );
   assert.match(await page.textContent("[data-testid=results-summary]"), /Backend wgpu/);
   await page.screenshot({ path: `${ARTIFACTS}results-webgpu.png`, fullPage: true });

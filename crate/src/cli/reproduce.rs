@@ -14,7 +14,7 @@ use overunlearn::run::RunConfig;
 use overunlearn::train::TrainConfig;
 use overunlearn::unlearn::Method;
 use overunlearn::unlearn::finetune::SgdSettings;
-use overunlearn::unlearn::first_order::{FirstOrderConfig, Layers, Tau};
+use overunlearn::unlearn::first_order::{self, FirstOrderConfig, Layers, ServiceKind, Tau};
 use overunlearn::{Error, Result};
 
 use super::progress::{StageBars, TrainBar};
@@ -60,29 +60,39 @@ pub struct ReproduceArgs {
     /// Request sizes in percent of class A.
     #[arg(long, value_delimiter = ',', default_values = ["10", "50"])]
     percent: Vec<f64>,
-    /// Submitted-label choices for the malicious requests: prediction, original, class_b.
-    #[arg(long, value_delimiter = ',', default_values = ["prediction"])]
+    /// Submitted-label choices for the malicious requests: original (the reference code's
+    /// default), prediction, class_b.
+    #[arg(long, value_delimiter = ',', default_values = ["original"])]
     labels: Vec<String>,
     /// The service's unlearning method: first-order, fine-tune, ascent or retrain.
     #[arg(long, default_value = "first-order")]
     method: String,
-    /// A fixed first-order tau (the paper: 2e-4); without it the service calibrates tau.
-    #[arg(long)]
-    tau: Option<f64>,
+    /// The first-order tau: a number (the paper's 2e-4 by default) or `calibrated` (the service
+    /// picks the largest tau whose normal probe request costs at most --budget points).
+    #[arg(long, default_value = "2e-4")]
+    tau: TauArg,
     /// Further fixed first-order taus to unlearn every request with too (the crafted samples are
     /// shared), e.g. the paper's 2e-4 beside the calibrated tau.
     #[arg(long, value_delimiter = ',')]
     also_tau: Vec<f64>,
-    /// Accuracy the calibration probe (10% of class A) may cost, in points.
+    /// With --tau calibrated: the accuracy the probe may cost, in points.
     #[arg(long, default_value_t = 2.0)]
     budget: f64,
+    /// With --tau calibrated: the probe's size in percent of class A (match the request sizes).
+    #[arg(long, default_value_t = 10.0)]
+    probe: f64,
     /// Update every layer rather than the last ones.
     #[arg(long)]
     all_layers: bool,
-    /// What replaces each forgotten sample in the first-order update: noise (the paper's), black,
-    /// white, random_label, or none (no replacement term: the ascent term alone).
-    #[arg(long, default_value = "noise")]
-    replacement: String,
+    /// The first-order service: reference (what the paper's code computes), as_written (noise
+    /// for every sample, as the paper's text says), removal (the ascent term alone), black,
+    /// white or random_label.
+    #[arg(long, default_value = "reference")]
+    service: ServiceKind,
+    /// The reference service's gradient batch size (its noise term acts on the final partial
+    /// batch).
+    #[arg(long, default_value_t = first_order::REFERENCE_BATCH)]
+    service_batch: usize,
     /// First-order update steps (the paper: 1).
     #[arg(long, default_value_t = 1)]
     steps: usize,
@@ -164,9 +174,9 @@ impl ReproduceArgs {
             method: match self.method.as_str() {
                 "first-order" => Method::FirstOrder(FirstOrderConfig {
                     tau: match self.tau {
-                        Some(t) => Tau::Fixed(t),
-                        None => Tau::Calibrated {
-                            request_fraction: 0.1,
+                        TauArg::Fixed(t) => Tau::Fixed(t),
+                        TauArg::Calibrated => Tau::Calibrated {
+                            request_fraction: self.probe / 100.0,
                             budget: self.budget / 100.0,
                         },
                     },
@@ -175,17 +185,8 @@ impl ReproduceArgs {
                     } else {
                         Layers::Last
                     },
-                    replacement: serde_json::from_value(self.replacement.as_str().into()).map_err(
-                        |_| {
-                            Error::config(
-                                "replacement",
-                                format!(
-                                    "unknown replacement {:?} (noise, black, white, random_label or none)",
-                                    self.replacement
-                                ),
-                            )
-                        },
-                    )?,
+                    service: self.service,
+                    batch_size: self.service_batch,
                     steps: self.steps,
                 }),
                 "fine-tune" => Method::FineTune(SgdSettings::default()),
@@ -204,6 +205,29 @@ impl ReproduceArgs {
             },
             also_taus: self.also_tau.clone(),
         })
+    }
+}
+
+/// `--tau`: a positive number, or `calibrated`.
+#[derive(Debug, Clone, Copy)]
+enum TauArg {
+    Fixed(f64),
+    Calibrated,
+}
+
+impl std::str::FromStr for TauArg {
+    type Err = String;
+
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        if s == "calibrated" {
+            return Ok(Self::Calibrated);
+        }
+        match s.parse::<f64>() {
+            Ok(t) if t.is_finite() && t > 0.0 => Ok(Self::Fixed(t)),
+            _ => Err(format!(
+                "{s:?} is neither a positive number nor \"calibrated\""
+            )),
+        }
     }
 }
 

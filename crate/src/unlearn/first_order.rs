@@ -4,7 +4,11 @@
 //!
 //! with z_i the submitted samples and z~_i their replacements. The gradients are summed, so only
 //! tau times the request's size matters, and a tau that suits one model wrecks another: the
-//! service therefore [calibrates](calibrate) tau on its own model, as a real service would.
+//! service can therefore [calibrate](calibrate) tau on its own model, as a real service would.
+//!
+//! The paper's text and its public code (`core.py`, `get_gradients_diff`) disagree on the
+//! replacements; [`ServiceKind`] names each way of computing the update, and
+//! [`ServiceKind::Reference`] is the one that produced the paper's numbers.
 
 use burn::optim::{GradientsParams, SgdConfig};
 use burn::prelude::*;
@@ -18,23 +22,78 @@ use crate::metrics;
 use crate::model::Cnn;
 use crate::rng;
 
-/// What replaces each forgotten sample in the update's first term.
+/// The named first-order services: what the update's first term descends on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Replacement {
-    /// A uniform-noise image with the same label (the reference code's choice).
+pub enum ServiceKind {
+    /// What the paper's code computes (follows the code, not the text): **one** uniform-noise
+    /// image, drawn once and labelled as each sample, whose term only counts for the final,
+    /// partial gradient batch of [`FirstOrderConfig::batch_size`] samples (the code computes
+    /// the noise outputs outside the gradient tape and recomputes them inside it only for a
+    /// batch shorter than the batch size): `N mod batch_size` samples, all of them when the
+    /// request is smaller than one batch, none when it is a multiple of it. On large requests
+    /// this is, in effect, summed gradient ascent on the request plus a small noise term.
     #[default]
-    Noise,
-    /// An all-black image with the same label.
+    Reference,
+    /// The update as the paper's text states it: a fresh uniform-noise image, with the sample's
+    /// label, for every sample.
+    #[serde(alias = "noise")]
+    AsWritten,
+    /// No replacement term: tau times the summed gradient *ascent* on the request alone, the
+    /// plain first-order removal of the samples.
+    #[serde(alias = "none")]
+    Removal,
+    /// An all-black image with the sample's label for every sample (the code's type 0, without
+    /// its batch quirk).
     Black,
-    /// An all-white image with the same label.
+    /// An all-white image with the sample's label for every sample (type 1, without its quirk).
     White,
-    /// The same image with a random other label.
+    /// The same image with a random other label (the code's type 2).
     RandomLabel,
-    /// No replacement term: the update is tau times the summed gradient *ascent* on the request
-    /// alone (what the replacement term costs by itself is the difference to [`Self::Noise`]).
-    #[serde(rename = "none")]
-    Omitted,
+}
+
+impl ServiceKind {
+    /// Every service, in the order the CLI and the page list them.
+    pub const ALL: [Self; 6] = [
+        Self::Reference,
+        Self::AsWritten,
+        Self::Removal,
+        Self::Black,
+        Self::White,
+        Self::RandomLabel,
+    ];
+
+    /// The name in configs and on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Reference => "reference",
+            Self::AsWritten => "as_written",
+            Self::Removal => "removal",
+            Self::Black => "black",
+            Self::White => "white",
+            Self::RandomLabel => "random_label",
+        }
+    }
+}
+
+impl std::str::FromStr for ServiceKind {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|k| k.name() == s)
+            .ok_or_else(|| {
+                let names: Vec<_> = Self::ALL.iter().map(|k| k.name()).collect();
+                Error::config(
+                    "service",
+                    format!(
+                        "unknown service {s:?} (expected one of {})",
+                        names.join(", ")
+                    ),
+                )
+            })
+    }
 }
 
 /// Which parameters the update changes.
@@ -64,7 +123,14 @@ pub enum Tau {
     },
 }
 
-/// The first-order method's parameters.
+/// The paper's step size.
+pub const PAPER_TAU: f64 = 2e-4;
+
+/// The reference code's gradient batch size.
+pub const REFERENCE_BATCH: usize = 256;
+
+/// The first-order method's parameters. The defaults are the paper's service as its code runs
+/// it: [`ServiceKind::Reference`], tau 2e-4, one step, the last layers.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct FirstOrderConfig {
@@ -72,8 +138,12 @@ pub struct FirstOrderConfig {
     pub tau: Tau,
     /// Update steps (the gradients are recomputed at each step).
     pub steps: usize,
-    /// What replaces the forgotten samples.
-    pub replacement: Replacement,
+    /// How the update is computed (older configs called this `replacement`).
+    #[serde(alias = "replacement")]
+    pub service: ServiceKind,
+    /// The gradient batch size of [`ServiceKind::Reference`] (whose noise term acts on the final,
+    /// partial batch); the other services sum over the whole request whatever the batch.
+    pub batch_size: usize,
     /// Which layers are updated.
     pub layers: Layers,
 }
@@ -81,12 +151,10 @@ pub struct FirstOrderConfig {
 impl Default for FirstOrderConfig {
     fn default() -> Self {
         Self {
-            tau: Tau::Calibrated {
-                request_fraction: 0.1,
-                budget: 0.02,
-            },
+            tau: Tau::Fixed(PAPER_TAU),
             steps: 1,
-            replacement: Replacement::Noise,
+            service: ServiceKind::Reference,
+            batch_size: REFERENCE_BATCH,
             layers: Layers::Last,
         }
     }
@@ -97,6 +165,9 @@ impl FirstOrderConfig {
     pub fn validate(&self) -> Result<()> {
         if self.steps == 0 {
             return Err(Error::config("steps", "must be at least 1"));
+        }
+        if self.batch_size == 0 {
+            return Err(Error::config("batch_size", "must be at least 1"));
         }
         match self.tau {
             Tau::Fixed(t) if !t.is_finite() || t <= 0.0 => Err(Error::config(
@@ -122,17 +193,32 @@ impl FirstOrderConfig {
     }
 }
 
-/// The replacements z~ of `request`'s samples, drawn from the stream of `seed` (none at all for
-/// [`Replacement::Omitted`]).
-pub fn replacements(request: &Dataset, replacement: Replacement, seed: u64) -> Dataset {
+/// The replacements z~ that `service`'s first term descends on for `request`, drawn from the
+/// stream of `seed`: one per sample, except for [`ServiceKind::Reference`] (one noise image for
+/// the samples of the final, partial batch of `batch_size`) and [`ServiceKind::Removal`] (none).
+pub fn replacements(
+    request: &Dataset,
+    service: ServiceKind,
+    batch_size: usize,
+    seed: u64,
+) -> Dataset {
     let mut rng = rng::stream(seed, "unlearn/replacement");
     let mut out = request.clone();
-    match replacement {
-        Replacement::Noise => out.images.iter_mut().for_each(|p| *p = rng.random()),
-        Replacement::Black => out.images.fill(0),
-        Replacement::White => out.images.fill(255),
-        Replacement::Omitted => out = request.select(&[]),
-        Replacement::RandomLabel => {
+    match service {
+        ServiceKind::Reference => {
+            let n = request.len();
+            let tail: Vec<usize> = (n - n % batch_size.max(1)..n).collect();
+            let noise: Vec<u8> = (0..request.shape.len()).map(|_| rng.random()).collect();
+            out = request.select(&tail);
+            out.images
+                .chunks_exact_mut(noise.len())
+                .for_each(|image| image.copy_from_slice(&noise));
+        }
+        ServiceKind::AsWritten => out.images.iter_mut().for_each(|p| *p = rng.random()),
+        ServiceKind::Black => out.images.fill(0),
+        ServiceKind::White => out.images.fill(255),
+        ServiceKind::Removal => out = request.select(&[]),
+        ServiceKind::RandomLabel => {
             let classes = request.num_classes() as u16;
             for label in &mut out.labels {
                 let other = rng.random_range(1..classes);
@@ -160,7 +246,7 @@ pub async fn update(
         ));
     }
     let device = model.device();
-    let replaced = replacements(request, config.replacement, seed);
+    let replaced = replacements(request, config.service, config.batch_size, seed);
     let mut net = model.differentiable(&device);
     let mut sgd = SgdConfig::new().init();
     for _ in 0..config.steps {

@@ -65,6 +65,22 @@ impl Method {
         }
     }
 
+    /// The method and its service in one line for reports, e.g. `first-order (reference
+    /// service, batch 256)`.
+    pub fn describe(&self) -> String {
+        match self {
+            Self::FirstOrder(c) => match c.service {
+                first_order::ServiceKind::Reference => format!(
+                    "{} (reference service, batch {})",
+                    self.name(),
+                    c.batch_size
+                ),
+                kind => format!("{} ({} service)", self.name(), kind.name()),
+            },
+            _ => self.name().to_string(),
+        }
+    }
+
     /// Unlearns `request` from `model`: the approximate methods use the submitted images and
     /// labels; retraining drops the request's source samples from `service.train`. `tau` is the
     /// first-order step size the service settled on (ignored by the other methods).
