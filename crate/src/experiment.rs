@@ -2,13 +2,12 @@
 //! normal and malicious requests for class A, apply each to a copy of the same model with the
 //! same unlearning method, evaluate, and report in the shape of the paper's Tables IV and V.
 
-use std::collections::HashMap;
-
 use serde::{Deserialize, Serialize};
 
+use crate::attack::crossings::Crossings;
 use crate::attack::gallery;
 use crate::attack::oracle::Oracle;
-use crate::attack::push::{Crossing, Failure, Goal, PushConfig};
+use crate::attack::push::{Goal, PushConfig};
 use crate::attack::request::{self, Pushed, Request, Side, SubmittedLabel};
 use crate::attack::walk::WalkConfig;
 use crate::data::{Dataset, SubsetSpec};
@@ -135,14 +134,12 @@ impl ExperimentConfig {
                 attacks: vec![Attack::PushingI { targeted: false }],
                 // Measured (README, "The tutorial's service"): its requests (113 images) are
                 // under one gradient batch, so the reference service's noise term counts for
-                // every sample and a normal request costs 16 points and *raises* airplane; the
-                // plain removal with tau calibrated on a probe as large as the request costs
-                // a normal request well under a point.
+                // every sample and a normal request costs 16 points and *raises* airplane. The
+                // plain removal at a tau fixed for this request size costs it about 2 points in
+                // the browser; calibrating tau on the tutorial's 250 validation images was too
+                // noisy (the browser's model calibrated to twice the native one's tau).
                 method: Method::FirstOrder(first_order::FirstOrderConfig {
-                    tau: Tau::Calibrated {
-                        request_fraction: 0.5,
-                        budget: 0.01,
-                    },
+                    tau: Tau::Fixed(1.2e-4),
                     service: first_order::ServiceKind::Removal,
                     ..first_order::FirstOrderConfig::default()
                 }),
@@ -209,6 +206,20 @@ impl ExperimentConfig {
         self.push.validate()
     }
 
+    /// The key of the [`Crossings`] this experiment's crafting can reuse: a SHA-256 (hex) of the
+    /// attacked model's file bytes, the run (data, seed), class B (the targeted goal), the
+    /// search settings and the crate version. Request sizes and the unlearning method are not
+    /// in it: the crossings are per sample.
+    pub fn crossings_key(&self, model_file: &[u8]) -> String {
+        use sha2::{Digest, Sha256};
+        let settings = serde_json::to_vec(&(&self.run, &self.class_b, &self.push, crate::VERSION))
+            .expect("configs serialise");
+        let mut hash = Sha256::new();
+        hash.update(model_file);
+        hash.update(settings);
+        hash.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    }
+
     /// Whether `other` builds the same requests (everything but the unlearning method agrees).
     pub fn same_requests(&self, other: &Self) -> bool {
         Self {
@@ -217,9 +228,6 @@ impl ExperimentConfig {
         } == *other
     }
 }
-
-/// A sample's crossing, or why there is none.
-type Outcome = std::result::Result<Crossing, Failure>;
 
 /// How the samples of a crafted request were made: per sample, the queries and seconds spent,
 /// `None` where no crossing was found (the sample was submitted as it was).
@@ -392,6 +400,9 @@ fn stage(event: &mut impl FnMut(Event), name: &str, done: usize, total: usize) {
     })
 }
 
+/// Samples pushed between two checkpoints of [`craft_with`].
+const CHECKPOINT_EVERY: usize = 32;
+
 /// The malicious user's part: builds the normal request and every malicious one that `config`
 /// asks for, at every percentage, against `model` (trained on `data.train`).
 pub async fn craft(
@@ -400,14 +411,27 @@ pub async fn craft(
     model: &Trained,
     event: &mut impl FnMut(Event),
 ) -> Result<Crafted> {
+    let mut crossings = Crossings::default();
+    craft_with(config, data, model, &mut crossings, |_| Ok(()), event).await
+}
+
+/// [`craft`], pushing only the samples `crossings` does not hold yet (so each sample is pushed
+/// once per goal whichever requests hold it) and adding them to it; `checkpoint` hears the
+/// store every few samples, to keep it.
+pub async fn craft_with(
+    config: &ExperimentConfig,
+    data: &RunData,
+    model: &Trained,
+    crossings: &mut Crossings,
+    mut checkpoint: impl FnMut(&Crossings) -> Result<()>,
+    event: &mut impl FnMut(Event),
+) -> Result<Crafted> {
     let start = web_time::Instant::now();
     let train = &data.train;
     let (class_a, class_b) = classes(config, train)?;
     let seed = config.run.seed;
     let mut oracle = Oracle::new(&model.model, train.shape, train.num_classes());
     let mut requests = Vec::new();
-    // Each sample is pushed once per goal (untargeted, targeted), whichever requests hold it.
-    let mut crossings: [HashMap<usize, Outcome>; 2] = [HashMap::new(), HashMap::new()];
     for &percent in &config.percentages {
         let sources = request::forget_set(train, class_a, percent / 100.0, seed)?;
         let mut pushed: [Option<Pushed>; 2] = [None, None];
@@ -456,25 +480,33 @@ pub async fn craft(
                                 percent,
                                 if *targeted { "(targeted)" } else { "" }
                             );
-                            let cache = &mut crossings[slot];
                             let missing: Vec<usize> = sources
                                 .iter()
                                 .copied()
-                                .filter(|s| !cache.contains_key(s))
+                                .filter(|&s| crossings.get(goal, s).is_none())
                                 .collect();
-                            let fresh = request::push_all(
-                                &mut oracle,
-                                train,
-                                &missing,
-                                goal,
-                                &config.push,
-                                seed,
-                                |d, t| stage(event, &name, d, t),
-                            )
-                            .await?;
-                            cache.extend(missing.into_iter().zip(fresh.outcomes));
+                            for (k, chunk) in missing.chunks(CHECKPOINT_EVERY).enumerate() {
+                                let done = k * CHECKPOINT_EVERY;
+                                let fresh = request::push_all(
+                                    &mut oracle,
+                                    train,
+                                    chunk,
+                                    goal,
+                                    &config.push,
+                                    seed,
+                                    |d, _| stage(event, &name, done + d, missing.len()),
+                                )
+                                .await?;
+                                for (&s, outcome) in chunk.iter().zip(fresh.outcomes) {
+                                    crossings.insert(goal, s, outcome);
+                                }
+                                checkpoint(crossings)?;
+                            }
                             pushed[slot] = Some(Pushed {
-                                outcomes: sources.iter().map(|s| cache[s].clone()).collect(),
+                                outcomes: sources
+                                    .iter()
+                                    .map(|&s| crossings.get(goal, s).expect("pushed").clone())
+                                    .collect(),
                             });
                         }
                         let p = pushed[slot].as_ref().expect("pushed above");

@@ -145,4 +145,41 @@ fn crafting_then_unlearning_gives_what_one_run_gives() {
         assert_eq!(s.submitted, pushing.request.submitted.image(k));
     }
     assert_eq!(pushing.stats().size, pushing.request.sources.len());
+
+    // Kept crossings are reused: a stopped run goes on where it was and pushes nothing twice.
+    let key = config.crossings_key(b"model");
+    assert_ne!(key, config.crossings_key(b"other model"));
+    let mut store = overunlearn::attack::crossings::Crossings::new(key);
+    let craft = |store: &mut _, saves: &mut usize| {
+        common::seeded(|| {
+            pollster::block_on(experiment::craft_with(
+                &config,
+                &run_data,
+                &trained,
+                store,
+                |_| {
+                    *saves += 1;
+                    Ok(())
+                },
+                &mut |_| {},
+            ))
+            .unwrap()
+        })
+    };
+    let mut saves = 0;
+    let first = craft(&mut store, &mut saves);
+    assert!(saves >= 1 && !store.is_empty());
+    let mut again = 0;
+    let second = craft(&mut store, &mut again);
+    assert_eq!(
+        again, 0,
+        "every sample was kept: nothing pushed, nothing saved"
+    );
+    for (a, b) in first.requests.iter().zip(&second.requests) {
+        assert_eq!(a.request.submitted, b.request.submitted);
+    }
+    assert_eq!(
+        first.requests[2].request.submitted,
+        crafted.requests[2].request.submitted
+    );
 }

@@ -125,7 +125,7 @@ impl Default for PushConfig {
 }
 
 /// A sample pushed to the boundary.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Crossing {
     /// Pushing-I: classified as the true label, within `eps` of `outside`.
     pub inside: Vec<u8>,

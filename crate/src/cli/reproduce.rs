@@ -4,7 +4,8 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use overunlearn::attack::push::{EfficientConfig, Search, ZooConfig};
+use overunlearn::attack::crossings::Crossings;
+use overunlearn::attack::push::{EfficientConfig, Goal, Search, ZooConfig};
 use overunlearn::attack::request::SubmittedLabel;
 use overunlearn::attack::walk::WalkConfig;
 use overunlearn::data::SubsetSpec;
@@ -111,6 +112,21 @@ pub struct ReproduceArgs {
     /// Write the markdown tables here too.
     #[arg(long)]
     markdown: Option<PathBuf>,
+    /// Where the crossings found are kept, one file per model and search settings, and reused:
+    /// a stopped run goes on where it was, and other methods share one crafting run.
+    #[arg(long, env = "OVERUNLEARN_CROSSINGS", default_value_os_t = default_crossings_dir())]
+    crossings: PathBuf,
+    /// Push every sample again, ignoring (and replacing) the kept crossings.
+    #[arg(long)]
+    fresh: bool,
+}
+
+/// `~/.cache/overunlearn/crossings` (`./crossings` without a home directory).
+fn default_crossings_dir() -> PathBuf {
+    std::env::var_os("HOME").map_or_else(
+        || PathBuf::from("crossings"),
+        |home| PathBuf::from(home).join(".cache/overunlearn/crossings"),
+    )
 }
 
 impl ReproduceArgs {
@@ -208,6 +224,47 @@ impl ReproduceArgs {
     }
 }
 
+/// The file that keeps the crossings of one model and one set of search settings.
+struct CrossingsFile {
+    path: PathBuf,
+    crossings: Crossings,
+}
+
+impl CrossingsFile {
+    /// Opens (or starts, when `fresh` or absent) the store for `key` under `dir`.
+    fn open(dir: &std::path::Path, key: String, fresh: bool) -> Result<Self> {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir.display(), e))?;
+        let path = dir.join(format!("{}.json", &key[..24]));
+        let kept = match std::fs::read(&path) {
+            Ok(bytes) if !fresh => serde_json::from_slice::<Crossings>(&bytes)
+                .ok()
+                .filter(|c| c.key == key),
+            _ => None,
+        };
+        let crossings = match kept {
+            Some(c) => {
+                eprintln!(
+                    "reusing crossings from {}: {} untargeted, {} targeted",
+                    path.display(),
+                    c.len(Goal::Untargeted),
+                    c.len(Goal::Targeted(0))
+                );
+                c
+            }
+            None => Crossings::new(key),
+        };
+        Ok(Self { path, crossings })
+    }
+
+    /// Writes `crossings` (to a temporary file first, so a stopped run leaves a whole file).
+    fn save(&self, crossings: &Crossings) -> Result<()> {
+        let tmp = self.path.with_extension("json.tmp");
+        let bytes = serde_json::to_vec(crossings).expect("crossings serialise");
+        std::fs::write(&tmp, bytes).map_err(|e| Error::io(tmp.display(), e))?;
+        std::fs::rename(&tmp, &self.path).map_err(|e| Error::io(self.path.display(), e))
+    }
+}
+
 /// `--tau`: a positive number, or `calibrated`.
 #[derive(Debug, Clone, Copy)]
 enum TauArg {
@@ -236,13 +293,13 @@ pub fn run(args: ReproduceArgs) -> Result<()> {
     let config = args.config()?;
     let data = config.run.load(&args.data.source())?;
     let device = super::device(config.run.backend)?;
-    let model = match &args.model {
+    let (model, model_file) = match &args.model {
         Some(path) => {
             let origin = path.display().to_string();
             let bytes = std::fs::read(path).map_err(|e| Error::io(&origin, e))?;
             let trained = Trained::from_bytes(&bytes, &device, &origin)?;
             trained.expect_config(&config.run.model(&data.train), &origin)?;
-            trained
+            (trained, bytes)
         }
         None => {
             eprintln!(
@@ -255,20 +312,33 @@ pub fn run(args: ReproduceArgs) -> Result<()> {
                 pollster::block_on(overunlearn::run::run(&config.run, &data, &device, |p| {
                     bar.observe(p)
                 }))?;
+            let bytes = pollster::block_on(trained.to_bytes())?;
             if let Some(path) = &args.save_model {
-                let bytes = pollster::block_on(trained.to_bytes())?;
-                std::fs::write(path, bytes).map_err(|e| Error::io(path.display(), e))?;
+                std::fs::write(path, &bytes).map_err(|e| Error::io(path.display(), e))?;
             }
-            trained
+            (trained, bytes)
         }
     };
+    let store = CrossingsFile::open(
+        &args.crossings,
+        config.crossings_key(&model_file),
+        args.fresh,
+    )?;
+    let mut crossings = store.crossings.clone();
     let mut bars = StageBars::new();
-    let report = pollster::block_on(experiment::run(
-        &config,
-        &data,
-        &model,
-        |Event::Stage { name, done, total }| bars.observe(&name, done, total),
-    ))?;
+    let mut event = |Event::Stage { name, done, total }| bars.observe(&name, done, total);
+    let report = pollster::block_on(async {
+        let crafted = experiment::craft_with(
+            &config,
+            &data,
+            &model,
+            &mut crossings,
+            |c| store.save(c),
+            &mut event,
+        )
+        .await?;
+        experiment::unlearn(&config, &data, &model, &crafted, &mut event).await
+    })?;
     bars.finish();
     let markdown = report.markdown();
     if let Some(path) = &args.markdown {
