@@ -30,7 +30,7 @@ enum Command {
     /// Evaluate a saved model on the test split.
     Eval(eval::EvalArgs),
     /// Reproduce the paper's over-unlearning experiment (Tables IV and V).
-    Reproduce(reproduce::ReproduceArgs),
+    Reproduce(Box<reproduce::ReproduceArgs>),
     /// Compare the boundary searches (ZOO, efficient, white-box) on the same samples.
     Searches(searches::SearchesArgs),
     /// Download the official dataset archives, verified by checksum.
@@ -73,7 +73,7 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Command::Train(args) => train::run(args),
         Command::Eval(args) => eval::run(args),
-        Command::Reproduce(args) => reproduce::run(args),
+        Command::Reproduce(args) => reproduce::run(*args),
         Command::Searches(args) => searches::run(args),
         Command::Download(args) => download::run(args),
         Command::Bench(args) => bench::run(args),
