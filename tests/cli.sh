@@ -63,5 +63,23 @@ check "an unknown unlearning service is named, with the ones there are" \
 check "a tau that is neither a number nor calibrated is named" \
   fails_with "\"fast\" is neither a positive number nor \"calibrated\"" \
   "$BIN" reproduce --model "$WORK/model.bin" --tau fast
+check "train --checkpoint then --resume equals the same epochs in one go" bash -c "
+  set -e
+  '$BIN' train --dataset cifar10 --batches 1 --preset tutorial --per-class 30 --test-per-class 10 --epochs 2 \
+    --seed 5 --json >'$WORK/straight.json' 2>>'$WORK/train.log'
+  '$BIN' train --dataset cifar10 --batches 1 --preset tutorial --per-class 30 --test-per-class 10 --epochs 1 \
+    --seed 5 --checkpoint '$WORK/ckpt' >/dev/null 2>>'$WORK/train.log'
+  '$BIN' train --resume '$WORK/ckpt' --epochs 2 --json >'$WORK/resumed.json' 2>>'$WORK/train.log'"
+check "  (compared)" python3 "$HERE/cli_report.py" same "$WORK/straight.json" "$WORK/resumed.json"
+check "a model name that is neither a file nor shipped is named, with the shipped ones" \
+  fails_with '"nonesuch" is neither a file nor a shipped model (shipped in' "$BIN" eval --model nonesuch
+# Each shipped model (models/NAME.bin beside NAME.json) loads by name, matches its SHA-256 and
+# evaluates to its recorded test accuracy within 0.1 points.
+for report in "$HERE"/../models/*.json; do
+  name="$(basename "$report" .json)"
+  check "shipped model $name evaluates to its recorded accuracy" bash -c \
+    "'$BIN' eval --model '$name' --json >'$WORK/$name.json' 2>/dev/null"
+  check "  (compared)" python3 "$HERE/cli_report.py" shipped "$report" "$WORK/$name.json"
+done
 echo "cli: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

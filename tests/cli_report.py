@@ -38,5 +38,12 @@ def evaluation(report, evaluation):
     assert e["test"]["confusion"] == r["test"]["confusion"]
 
 
+def shipped(record, evaluation):
+    r, e = load(record)["test"], load(evaluation)["test"]
+    assert e["count"] == r["count"], (e["count"], r["count"])
+    assert abs(e["accuracy"] - r["accuracy"]) <= 0.001, (e["accuracy"], r["accuracy"])
+
+
 if __name__ == "__main__":
-    {"check": check, "same": same, "eval": evaluation}[sys.argv[1]](*sys.argv[2:])
+    commands = {"check": check, "same": same, "eval": evaluation, "shipped": shipped}
+    commands[sys.argv[1]](*sys.argv[2:])

@@ -19,7 +19,7 @@ use crate::data::Dataset;
 use crate::error::{Error, Result};
 use crate::metrics::read_f32;
 use crate::model::{Preset, Trained, input};
-use crate::train::Stepper;
+use crate::train::{Optimizer, Stepper};
 
 /// What to measure.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -134,7 +134,7 @@ pub async fn bench(
     let ad_device = device.clone().autodiff();
     let model = config.preset.config(data.shape, data.num_classes());
     let mut net = model.init(&ad_device)?;
-    let mut stepper = Stepper::new(1e-3, &ad_device);
+    let mut stepper = Stepper::new(Optimizer::Adam, 1e-3, &ad_device);
     let distinct = config.steps.max(config.warmup).max(1);
     let batches: Vec<(Tensor<4>, Tensor<1, Int>)> = (0..distinct)
         .map(|k| {

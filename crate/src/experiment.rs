@@ -211,13 +211,9 @@ impl ExperimentConfig {
     /// search settings and the crate version. Request sizes and the unlearning method are not
     /// in it: the crossings are per sample.
     pub fn crossings_key(&self, model_file: &[u8]) -> String {
-        use sha2::{Digest, Sha256};
         let settings = serde_json::to_vec(&(&self.run, &self.class_b, &self.push, crate::VERSION))
             .expect("configs serialise");
-        let mut hash = Sha256::new();
-        hash.update(model_file);
-        hash.update(settings);
-        hash.finalize().iter().map(|b| format!("{b:02x}")).collect()
+        crate::pretrained::sha256_hex(&[model_file, &settings].concat())
     }
 
     /// Whether `other` builds the same requests (everything but the unlearning method agrees).

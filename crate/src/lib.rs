@@ -26,6 +26,7 @@ pub mod experiment;
 pub mod host;
 pub mod metrics;
 pub mod model;
+pub mod pretrained;
 pub mod rng;
 pub mod run;
 pub mod train;

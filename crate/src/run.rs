@@ -2,6 +2,7 @@
 //! subsets, train, evaluate on the test split. The CLI and the browser both run exactly this.
 
 use std::ops::ControlFlow;
+use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
@@ -10,7 +11,7 @@ use crate::data::{DataSource, Dataset, DatasetKind, Split, SubsetSpec};
 use crate::error::{Error, Result};
 use crate::metrics::{self, Evaluation};
 use crate::model::{ModelConfig, Preset, Trained};
-use crate::train::{self, EpochSummary, Progress, TrainConfig};
+use crate::train::{Checkpoint, EpochSummary, Progress, Session, TrainConfig};
 
 /// Everything that defines a training run. With the same seed and backend, the same numbers.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -237,16 +238,55 @@ pub async fn run(
     observe: impl FnMut(&Progress) -> ControlFlow<()>,
 ) -> Result<(Trained, RunReport)> {
     let model = config.model(&data.train);
-    let outcome = train::train(
-        &model,
-        &config.train,
-        &data.train,
-        &data.validation,
-        device,
-        config.seed,
-        observe,
-    )
-    .await?;
+    let session = Session::new(&model, &config.train, &data.train, device, config.seed)?;
+    finish(config, data, device, session, None, observe).await
+}
+
+/// What a host does with each epoch's checkpoint (the CLI writes it to a folder).
+pub type SaveCheckpoint<'a> = dyn FnMut(&Checkpoint) -> Result<()> + 'a;
+
+/// Like [`run`], but starting from `resume` (a checkpoint of this run) if given, and handing a
+/// checkpoint to `save` after every epoch.
+pub async fn run_checkpointed(
+    config: &RunConfig,
+    data: &RunData,
+    device: &burn::prelude::Device,
+    resume: Option<&Checkpoint>,
+    save: &mut SaveCheckpoint<'_>,
+    observe: impl FnMut(&Progress) -> ControlFlow<()>,
+) -> Result<(Trained, RunReport)> {
+    let session = match resume {
+        Some(checkpoint) => Session::resume(checkpoint, &config.train, device)?,
+        None => {
+            let model = config.model(&data.train);
+            Session::new(&model, &config.train, &data.train, device, config.seed)?
+        }
+    };
+    finish(config, data, device, session, Some(save), observe).await
+}
+
+/// Trains `session` to its end, then tests.
+async fn finish(
+    config: &RunConfig,
+    data: &RunData,
+    device: &burn::prelude::Device,
+    mut session: Session,
+    mut save: Option<&mut SaveCheckpoint<'_>>,
+    mut observe: impl FnMut(&Progress) -> ControlFlow<()>,
+) -> Result<(Trained, RunReport)> {
+    while !session.is_done() {
+        let done = session.epochs_done();
+        session
+            .epoch(&data.train, &data.validation, device, &mut observe)
+            .await?;
+        if let Some(save) = save.as_mut()
+            && session.epochs_done() > done
+        {
+            save(&session.checkpoint().await?)?;
+        }
+    }
+    let outcome = session.finish();
+    let model = outcome.trained.config.clone();
     let test_start = web_time::Instant::now();
     let test = metrics::evaluate(&outcome.trained.model, &data.test, device).await?;
     let report = RunReport {
@@ -270,4 +310,24 @@ pub async fn run(
         },
     };
     Ok((outcome.trained, report))
+}
+
+/// The file beside a training checkpoint that holds the run's config.
+const RUN_FILE: &str = "run.json";
+
+/// Writes a run's checkpoint into the folder `dir`: the training state and the run's config.
+pub fn save_checkpoint(dir: &Path, config: &RunConfig, checkpoint: &Checkpoint) -> Result<()> {
+    checkpoint.save(dir)?;
+    let path = dir.join(RUN_FILE);
+    let json = serde_json::to_vec_pretty(config).expect("a run config serialises");
+    std::fs::write(&path, json).map_err(|e| Error::io(path.display(), e))
+}
+
+/// Reads a run's checkpoint folder: the run's config and the training state.
+pub fn load_checkpoint(dir: &Path) -> Result<(RunConfig, Checkpoint)> {
+    let path = dir.join(RUN_FILE);
+    let bytes = std::fs::read(&path).map_err(|e| Error::io(path.display(), e))?;
+    let config = serde_json::from_slice(&bytes)
+        .map_err(|e| Error::data(path.display(), format!("not a run config: {e}")))?;
+    Ok((config, Checkpoint::load(dir)?))
 }

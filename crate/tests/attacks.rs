@@ -34,6 +34,7 @@ fn train_model() -> (Trained, Dataset) {
         // The model these searches' expectations were written against (burn's batch-norm
         // defaults): the failures they allow are counted on it.
         norm: overunlearn::model::NormSettings::burn(),
+        init: overunlearn::model::Init::Burn,
         dense: 8,
         dense_dropout: 0.0,
     };

@@ -164,3 +164,131 @@ fn bad_settings_are_refused_with_the_field_named() {
     .to_string();
     assert!(e.contains("does not match"), "{e}");
 }
+
+/// Trains the tiny model with dropout, augmentation and the reference's optimiser for `epochs`
+/// from a fresh start, or from `resume`.
+fn session_run(epochs: usize, resume: Option<&train::Checkpoint>) -> train::Session {
+    let data = common::synthetic(4, 48, 8, 9);
+    let val = common::synthetic(4, 8, 8, 10);
+    let config = TrainConfig {
+        epochs,
+        batch_size: 16,
+        augment: true,
+        optimizer: train::Optimizer::Amsgrad,
+        ..TrainConfig::default()
+    };
+    let device = Device::flex();
+    let mut session = match resume {
+        Some(checkpoint) => train::Session::resume(checkpoint, &config, &device).unwrap(),
+        None => train::Session::new(&tiny(), &config, &data, &device, 4).unwrap(),
+    };
+    while !session.is_done() {
+        pollster::block_on(session.epoch(&data, &val, &device, &mut |_| ControlFlow::Continue(())))
+            .unwrap();
+    }
+    session
+}
+
+#[test]
+fn two_epochs_resumed_for_a_third_equal_three_epochs_bit_for_bit() {
+    let dir = tempfile::tempdir().unwrap();
+    let (straight, resumed) = common::seeded(|| {
+        let straight = pollster::block_on(session_run(3, None).checkpoint()).unwrap();
+        let first = pollster::block_on(session_run(2, None).checkpoint()).unwrap();
+        first.save(dir.path()).unwrap();
+        let loaded = train::Checkpoint::load(dir.path()).unwrap();
+        assert_eq!(loaded.state, first.state, "the state reads back as written");
+        let resumed = pollster::block_on(session_run(3, Some(&loaded)).checkpoint()).unwrap();
+        (straight, resumed)
+    });
+    let numbers = |c: &train::Checkpoint| {
+        c.state
+            .history
+            .iter()
+            .map(|e| (e.train_loss, e.train_accuracy, e.val_loss, e.best))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(numbers(&resumed), numbers(&straight));
+    assert_eq!(resumed.state.order, straight.state.order);
+    assert!(resumed.weights == straight.weights, "the weights differ");
+    assert!(resumed.best == straight.best, "the kept weights differ");
+    // The optimiser's record lists parameters in hash-map order, so its bytes are not compared:
+    // the third epoch's weights above depend on every moment it restored.
+}
+
+#[test]
+fn a_resume_refuses_changed_settings_but_takes_more_epochs() {
+    let dir = tempfile::tempdir().unwrap();
+    let checkpoint =
+        common::seeded(|| pollster::block_on(session_run(1, None).checkpoint())).unwrap();
+    checkpoint.save(dir.path()).unwrap();
+    let changed = TrainConfig {
+        learning_rate: 0.01,
+        ..checkpoint.state.config.clone()
+    };
+    // Reading a network back draws (and overwrites) fresh weights: take the generator's turn.
+    let resume =
+        |config| common::seeded(|| train::Session::resume(&checkpoint, config, &Device::flex()));
+    let e = resume(&changed).err().unwrap().to_string();
+    assert!(
+        e.contains("invalid resume: only epochs and patience may change"),
+        "{e}"
+    );
+    let more = TrainConfig {
+        epochs: 5,
+        ..checkpoint.state.config.clone()
+    };
+    let session = resume(&more).unwrap();
+    assert_eq!(session.epochs_done(), 1);
+    assert!(!session.is_done());
+}
+
+#[test]
+fn the_paper_preset_draws_weights_as_the_reference_keras_layers() {
+    use burn::module::{Module, ModuleVisitor, Param};
+    struct Bounds(Vec<(Vec<usize>, f32, f32)>);
+    impl ModuleVisitor for Bounds {
+        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+            let t = param.val();
+            let dims = t.dims().to_vec();
+            let values = t.into_data().try_into_vec::<f32>().unwrap();
+            let max = values.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+            let mean = values.iter().sum::<f32>() / values.len() as f32;
+            self.0.push((dims, max, mean));
+        }
+    }
+    let config = Preset::Paper.config(
+        ImageShape {
+            channels: 3,
+            height: 32,
+            width: 32,
+        },
+        10,
+    );
+    // Parameters are drawn when first read: init and read while holding the generator.
+    let mut bounds = Bounds(Vec::new());
+    common::seeded(|| {
+        Device::flex().seed(0);
+        config.init(&Device::flex()).unwrap().visit(&mut bounds)
+    });
+    for (dims, max, _) in &bounds.0 {
+        let limit = match dims.as_slice() {
+            // conv kernels [out, in, 3, 3]: he-uniform, sqrt(6 / (in * 9)).
+            [_, inputs, 3, 3] => (6.0 / (inputs * 9) as f32).sqrt(),
+            // the dense kernel: he-uniform; the output kernel [512, 10]: glorot-uniform.
+            [512, 10] => (6.0 / 522.0f32).sqrt(),
+            [inputs, _] => (6.0 / *inputs as f32).sqrt(),
+            _ => continue,
+        };
+        assert!(
+            *max <= limit && *max > 0.95 * limit,
+            "{dims:?}: largest weight {max}, limit {limit}"
+        );
+    }
+    let conv_biases = bounds.0.iter().filter(|(d, _, _)| d == &vec![128]).count();
+    let zero = bounds.0.iter().filter(|(_, max, _)| *max == 0.0).count();
+    // zero: 6 conv biases, the dense and output biases, and every batch norm's beta and
+    // running mean (7 each).
+    assert!(conv_biases >= 6, "{conv_biases} vectors of 128");
+    assert_eq!(zero, 6 + 2 + 7 + 7, "zero vectors");
+}

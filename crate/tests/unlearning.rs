@@ -25,6 +25,7 @@ fn tiny_config() -> ModelConfig {
         }],
         batch_norm: true,
         norm: NormSettings::SHORT_TRAINING,
+        init: overunlearn::model::Init::Burn,
         dense: 4,
         dense_dropout: 0.0,
     }

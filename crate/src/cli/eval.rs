@@ -44,9 +44,8 @@ struct EvalReport<'a> {
 
 /// Loads the model, checks it against the dataset and evaluates it.
 pub fn run(args: EvalArgs) -> Result<()> {
-    let origin = args.model.display().to_string();
     let device = super::device(args.run.backend)?;
-    let bytes = std::fs::read(&args.model).map_err(|e| Error::io(&origin, e))?;
+    let (bytes, origin) = super::read_model(&args.model)?;
     let trained = Trained::from_bytes(&bytes, &device, &origin)?;
     let test = args.data.dataset.load(&args.data.source(), Split::Test)?;
     if test.shape != trained.config.input

@@ -8,12 +8,13 @@ mod reproduce;
 mod searches;
 mod train;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 use overunlearn::backend::BackendKind;
 use overunlearn::data::{DataSource, DatasetKind};
+use overunlearn::pretrained::{self, PretrainedReport};
 
 /// Train, evaluate and attack unlearning on small CNNs (the Over-Unlearning Lab, headless).
 #[derive(Debug, Parser)]
@@ -85,6 +86,55 @@ pub fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// The folder of the models the lab ships: `OVERUNLEARN_MODELS`, else the repository's `models/`.
+fn models_dir() -> PathBuf {
+    std::env::var_os("OVERUNLEARN_MODELS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../models"))
+}
+
+/// Reads `--model`: a model file's path, or the name of a shipped model (`models/NAME.bin`,
+/// checked against the SHA-256 in `models/NAME.json`). Returns the bytes and a name for messages.
+fn read_model(model: &Path) -> overunlearn::Result<(Vec<u8>, String)> {
+    let origin = model.display().to_string();
+    if model.exists() || !pretrained::is_name(&origin) {
+        let bytes = std::fs::read(model).map_err(|e| overunlearn::Error::io(&origin, e))?;
+        return Ok((bytes, origin));
+    }
+    let dir = models_dir();
+    let report_path = dir.join(format!("{origin}.json"));
+    let Ok(report) = std::fs::read(&report_path) else {
+        let shipped: Vec<String> = std::fs::read_dir(&dir)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|e| {
+                let name = e.file_name().to_string_lossy().into_owned();
+                name.strip_suffix(".json").map(str::to_string)
+            })
+            .collect();
+        return Err(overunlearn::Error::config(
+            "model",
+            format!(
+                "{origin:?} is neither a file nor a shipped model (shipped in {}: {})",
+                dir.display(),
+                if shipped.is_empty() {
+                    "none".to_string()
+                } else {
+                    shipped.join(", ")
+                }
+            ),
+        ));
+    };
+    let report: PretrainedReport = serde_json::from_slice(&report).map_err(|e| {
+        overunlearn::Error::data(report_path.display(), format!("not a model report: {e}"))
+    })?;
+    let path = dir.join(format!("{origin}.bin"));
+    let bytes = std::fs::read(&path).map_err(|e| overunlearn::Error::io(path.display(), e))?;
+    report.check(&bytes)?;
+    Ok((bytes, path.display().to_string()))
 }
 
 /// Initialises the backend's device.

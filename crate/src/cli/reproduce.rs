@@ -172,7 +172,7 @@ impl ReproduceArgs {
                 preset: self.preset,
                 train: TrainConfig {
                     epochs: self.epochs,
-                    ..TrainConfig::default()
+                    ..TrainConfig::for_preset(self.preset)
                 },
                 seed: self.seed,
                 backend: self.run.backend,
@@ -295,8 +295,7 @@ pub fn run(args: ReproduceArgs) -> Result<()> {
     let device = super::device(config.run.backend)?;
     let (model, model_file) = match &args.model {
         Some(path) => {
-            let origin = path.display().to_string();
-            let bytes = std::fs::read(path).map_err(|e| Error::io(&origin, e))?;
+            let (bytes, origin) = super::read_model(path)?;
             let trained = Trained::from_bytes(&bytes, &device, &origin)?;
             trained.expect_config(&config.run.model(&data.train), &origin)?;
             (trained, bytes)

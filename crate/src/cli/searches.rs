@@ -158,8 +158,7 @@ pub fn run(args: SearchesArgs) -> Result<()> {
     };
     let data = run.load(&args.data.source())?;
     let device = super::device(args.run.backend)?;
-    let origin = args.model.display().to_string();
-    let bytes = std::fs::read(&args.model).map_err(|e| Error::io(&origin, e))?;
+    let (bytes, origin) = super::read_model(&args.model)?;
     let trained = Trained::from_bytes(&bytes, &device, &origin)?;
     let train = &data.train;
     if trained.config.input != train.shape || trained.class_names != train.class_names {

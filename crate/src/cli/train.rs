@@ -6,7 +6,7 @@ use clap::Args;
 use overunlearn::data::SubsetSpec;
 use overunlearn::model::Preset;
 use overunlearn::run::{RunConfig, RunReport};
-use overunlearn::train::TrainConfig;
+use overunlearn::train::{Optimizer, TrainConfig};
 use overunlearn::{Error, Result};
 
 use super::progress::TrainBar;
@@ -37,9 +37,9 @@ pub struct TrainArgs {
     /// Test images per class (default: the whole test split).
     #[arg(long)]
     test_per_class: Option<usize>,
-    /// Training epochs.
-    #[arg(long, default_value_t = 10)]
-    epochs: usize,
+    /// Training epochs (default 10; with --resume, the checkpoint's unless given).
+    #[arg(long)]
+    epochs: Option<usize>,
     /// Images per step.
     #[arg(long, default_value_t = 64)]
     batch_size: usize,
@@ -52,6 +52,17 @@ pub struct TrainArgs {
     /// Mirror training images left-right at random (seeded); the paper does not.
     #[arg(long)]
     augment: bool,
+    /// Optimiser: adam (burn's) or amsgrad (the reference's Keras Adam with AMSGrad, epsilon
+    /// 1e-7). Default: amsgrad for the paper preset, adam for the others.
+    #[arg(long)]
+    optimizer: Option<Optimizer>,
+    /// Save the run's state in this folder after every epoch, so `--resume` can go on from it.
+    #[arg(long, value_name = "DIR")]
+    checkpoint: Option<PathBuf>,
+    /// Go on with the run checkpointed in this folder (its config and data settings; only
+    /// --epochs and --patience may change). Keeps checkpointing there.
+    #[arg(long, value_name = "DIR", conflicts_with = "checkpoint")]
+    resume: Option<PathBuf>,
     /// The seed of every random choice.
     #[arg(long, default_value_t = 0)]
     seed: u64,
@@ -73,11 +84,14 @@ impl TrainArgs {
             test_per_class: self.test_per_class,
             preset: self.preset,
             train: TrainConfig {
-                epochs: self.epochs,
+                epochs: self.epochs.unwrap_or(10),
                 batch_size: self.batch_size,
                 learning_rate: self.lr,
                 patience: self.patience,
                 augment: self.augment,
+                optimizer: self
+                    .optimizer
+                    .unwrap_or_else(|| TrainConfig::for_preset(self.preset).optimizer),
             },
             seed: self.seed,
             backend: self.run.backend,
@@ -85,9 +99,23 @@ impl TrainArgs {
     }
 }
 
-/// Trains, tests, saves and reports.
+/// Trains (or resumes), tests, saves and reports.
 pub fn run(args: TrainArgs) -> Result<()> {
-    let config = args.config();
+    let (config, resume) = match &args.resume {
+        Some(dir) => {
+            let (mut config, checkpoint) = overunlearn::run::load_checkpoint(dir)?;
+            config.train.epochs = args.epochs.unwrap_or(config.train.epochs);
+            config.train.patience = args.patience.or(config.train.patience);
+            eprintln!(
+                "resuming {} after epoch {} of {}",
+                dir.display(),
+                checkpoint.state.history.len(),
+                config.train.epochs
+            );
+            (config, Some(checkpoint))
+        }
+        None => (args.config(), None),
+    };
     config.validate()?;
     let data = config.load(&args.data.source())?;
     eprintln!(
@@ -102,10 +130,23 @@ pub fn run(args: TrainArgs) -> Result<()> {
     );
     let device = super::device(config.backend)?;
     let mut bar = TrainBar::new();
-    let (trained, report) =
-        pollster::block_on(overunlearn::run::run(&config, &data, &device, |p| {
+    let folder = args.resume.as_ref().or(args.checkpoint.as_ref());
+    let (trained, report) = match folder {
+        Some(dir) => {
+            let mut save = |c: &_| overunlearn::run::save_checkpoint(dir, &config, c);
+            pollster::block_on(overunlearn::run::run_checkpointed(
+                &config,
+                &data,
+                &device,
+                resume.as_ref(),
+                &mut save,
+                |p| bar.observe(p),
+            ))?
+        }
+        None => pollster::block_on(overunlearn::run::run(&config, &data, &device, |p| {
             bar.observe(p)
-        }))?;
+        }))?,
+    };
     if let Some(path) = &args.out {
         let bytes = pollster::block_on(trained.to_bytes())?;
         std::fs::write(path, bytes).map_err(|e| Error::io(path.display(), e))?;

@@ -1,25 +1,27 @@
-//! Training: Adam with the paper's defaults, seeded shuffling, per-epoch validation keeping the
-//! checkpoint with the lowest validation loss, progress reports and cancellation.
+//! Training: Adam (burn's, or the reference's AMSGrad), seeded shuffling, per-epoch validation
+//! keeping the weights with the lowest validation loss, progress reports and cancellation.
 //!
 //! Every tensor read goes through the async API, so the same loop runs natively and in a browser.
 //! The host observes each step and each epoch and may stop the run by returning
-//! [`ControlFlow::Break`]; the best checkpoint so far is kept.
+//! [`ControlFlow::Break`]; the best weights so far are kept. A run is a [`Session`], one epoch at
+//! a time; between epochs it can become a [`Checkpoint`] and continue from one bit for bit.
+
+mod checkpoint;
+mod session;
+
+pub use checkpoint::Checkpoint;
+pub use session::Session;
 
 use std::ops::ControlFlow;
 
 use burn::nn::loss::CrossEntropyLoss;
-use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
+use burn::optim::{AdamConfig, AdamWConfig, GradientsParams, ModuleOptimizer};
 use burn::prelude::*;
-use rand::Rng as _;
-use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
-use web_time::Instant;
 
 use crate::data::Dataset;
 use crate::error::{Error, Result};
-use crate::metrics::{self, Evaluation};
-use crate::model::{Cnn, ModelConfig, Trained, input};
-use crate::rng;
+use crate::model::{Cnn, ModelConfig, Preset, Trained};
 
 /// How to train.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -36,6 +38,69 @@ pub struct TrainConfig {
     /// Mirror each training image left-right with probability 1/2 (seeded). The paper trains
     /// without augmentation.
     pub augment: bool,
+    /// The optimiser (configs written before this field existed read as burn's Adam). Adam is
+    /// left out when written, so configs (and the keys hashed from them) read as before.
+    #[serde(skip_serializing_if = "Optimizer::is_adam")]
+    pub optimizer: Optimizer,
+}
+
+/// The optimisers training can use, both at the configured learning rate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Optimizer {
+    /// burn's `Adam`: betas 0.9 / 0.999, epsilon 1e-5.
+    #[default]
+    Adam,
+    /// The reference's (`vgg16.py`): Keras's `Adam(amsgrad=True)`, betas 0.9 / 0.999,
+    /// epsilon 1e-7; the second moment used is the running maximum (burn's `AdamW` with AMSGrad
+    /// and no weight decay).
+    Amsgrad,
+}
+
+impl Optimizer {
+    /// Every optimiser.
+    pub const ALL: [Self; 2] = [Self::Adam, Self::Amsgrad];
+
+    /// The name used on the command line and in configs.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Adam => "adam",
+            Self::Amsgrad => "amsgrad",
+        }
+    }
+
+    /// Whether this is burn's Adam (the default).
+    pub fn is_adam(&self) -> bool {
+        *self == Self::Adam
+    }
+
+    /// A fresh optimiser (no state).
+    pub fn init(self) -> ModuleOptimizer {
+        match self {
+            Self::Adam => AdamConfig::new().init(),
+            Self::Amsgrad => AdamWConfig::new()
+                .with_amsgrad(true)
+                .with_epsilon(1e-7)
+                .with_weight_decay(0.0)
+                .init(),
+        }
+    }
+}
+
+impl std::str::FromStr for Optimizer {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|o| o.name() == s)
+            .ok_or_else(|| {
+                Error::config(
+                    "optimizer",
+                    format!("unknown optimizer {s:?} (expected adam or amsgrad)"),
+                )
+            })
+    }
 }
 
 impl Default for TrainConfig {
@@ -47,11 +112,24 @@ impl Default for TrainConfig {
             learning_rate: 1e-3,
             patience: None,
             augment: false,
+            optimizer: Optimizer::Adam,
         }
     }
 }
 
 impl TrainConfig {
+    /// The defaults for `preset`: the paper's model trains with the reference's optimiser
+    /// (AMSGrad); the lab's presets with burn's Adam, as their documented runs did.
+    pub fn for_preset(preset: Preset) -> Self {
+        Self {
+            optimizer: match preset {
+                Preset::Paper => Optimizer::Amsgrad,
+                Preset::Lab | Preset::Tutorial => Optimizer::Adam,
+            },
+            ..Self::default()
+        }
+    }
+
     /// Checks the values.
     pub fn validate(&self) -> Result<()> {
         if self.epochs == 0 {
@@ -138,19 +216,19 @@ pub struct Outcome {
     pub seconds: f64,
 }
 
-/// The optimiser side of a training step: Adam with its state, the loss and the learning rate.
-/// [`train`] and the benchmark ([`crate::bench`]) run exactly this step.
+/// The optimiser side of a training step: the optimiser with its state, the loss and the
+/// learning rate. [`train`] and the benchmark ([`crate::bench`]) run exactly this step.
 pub struct Stepper {
-    adam: ModuleOptimizer,
+    optimizer: ModuleOptimizer,
     loss: CrossEntropyLoss,
     learning_rate: f64,
 }
 
 impl Stepper {
-    /// Adam (burn's defaults) at `learning_rate`; `device` is the autodiff device.
-    pub fn new(learning_rate: f64, device: &Device) -> Self {
+    /// A fresh `optimizer` at `learning_rate`; `device` is the autodiff device.
+    pub fn new(optimizer: Optimizer, learning_rate: f64, device: &Device) -> Self {
         Self {
-            adam: AdamConfig::new().init(),
+            optimizer: optimizer.init(),
             loss: CrossEntropyLoss::new(None, device),
             learning_rate,
         }
@@ -179,7 +257,7 @@ impl Stepper {
             0,
         );
         let grads = GradientsParams::from_grads(loss.backward(), &net);
-        let net = self.adam.step(self.learning_rate, net, grads);
+        let net = self.optimizer.step(self.learning_rate, net, grads);
         (net, stats)
     }
 }
@@ -195,115 +273,11 @@ pub async fn train(
     seed: u64,
     mut observe: impl FnMut(&Progress) -> ControlFlow<()>,
 ) -> Result<Outcome> {
-    config.validate()?;
-    if train.is_empty() {
-        return Err(Error::config("subset", "no training image selected"));
+    let mut session = Session::new(model, config, train, device, seed)?;
+    while !session.is_done() {
+        session
+            .epoch(train, validation, device, &mut observe)
+            .await?;
     }
-    if train.shape != model.input || train.num_classes() != model.num_classes {
-        return Err(Error::config(
-            "model",
-            "architecture does not match the dataset's images or classes",
-        ));
-    }
-    let start = Instant::now();
-    device.seed(seed);
-    let ad_device = device.clone().autodiff();
-    let mut net = model.init(&ad_device)?;
-    let mut stepper = Stepper::new(config.learning_rate, &ad_device);
-    let mut order: Vec<usize> = (0..train.len()).collect();
-    let mut shuffle = rng::stream(seed, "train/shuffle");
-    let mut augment = rng::stream(seed, "train/augment");
-    let steps = train.len().div_ceil(config.batch_size);
-    let keep = |net: &Cnn| Trained {
-        model: net.valid(),
-        config: model.clone(),
-        class_names: train.class_names.clone(),
-    };
-    let mut best = keep(&net);
-    let (mut best_loss, mut best_epoch) = (f64::INFINITY, 0);
-    let mut history = Vec::new();
-    let mut cancelled = false;
-
-    'epochs: for epoch in 1..=config.epochs {
-        let epoch_start = Instant::now();
-        order.shuffle(&mut shuffle);
-        let (mut loss_sum, mut correct, mut seen) = (0.0, 0.0, 0usize);
-        for (step, batch) in order.chunks(config.batch_size).enumerate() {
-            let flips: Vec<bool> = if config.augment {
-                batch.iter().map(|_| augment.random_bool(0.5)).collect()
-            } else {
-                Vec::new()
-            };
-            let images = input::images_flipped(train, batch, &flips, &ad_device);
-            let targets = input::labels(train, batch, &ad_device);
-            let stats;
-            (net, stats) = stepper.step(net, images, targets);
-            let stats = metrics::read_f32(stats).await?;
-            let (batch_loss, batch_hits) = (f64::from(stats[0]), f64::from(stats[1]));
-            if !batch_loss.is_finite() {
-                return Err(Error::config(
-                    "learning_rate",
-                    format!(
-                        "training diverged (loss {batch_loss} at epoch {epoch}, step {}); lower the learning rate",
-                        step + 1
-                    ),
-                ));
-            }
-            loss_sum += batch_loss * batch.len() as f64;
-            correct += batch_hits;
-            seen += batch.len();
-            let progress = Progress::Step(StepProgress {
-                epoch,
-                epochs: config.epochs,
-                step: step + 1,
-                steps,
-                loss: batch_loss,
-                accuracy: batch_hits / batch.len() as f64,
-                images_per_sec: seen as f64 / epoch_start.elapsed().as_secs_f64().max(1e-9),
-            });
-            if observe(&progress).is_break() {
-                cancelled = true;
-                break 'epochs;
-            }
-            crate::host::yield_now().await;
-        }
-        let images_per_sec = seen as f64 / epoch_start.elapsed().as_secs_f64().max(1e-9);
-        let val: Option<Evaluation> = if validation.is_empty() {
-            None
-        } else {
-            Some(metrics::evaluate(&net, validation, device).await?)
-        };
-        let score = val.as_ref().map_or(-(epoch as f64), |v| v.loss);
-        let improved = score < best_loss;
-        if improved {
-            best = keep(&net);
-            best_loss = score;
-            best_epoch = epoch;
-        }
-        let summary = EpochSummary {
-            epoch,
-            train_loss: loss_sum / seen as f64,
-            train_accuracy: correct / seen as f64,
-            val_loss: val.as_ref().map(|v| v.loss),
-            val_accuracy: val.as_ref().map(|v| v.accuracy),
-            best: improved,
-            images_per_sec,
-            seconds: epoch_start.elapsed().as_secs_f64(),
-        };
-        history.push(summary.clone());
-        if observe(&Progress::Epoch(summary)).is_break() {
-            cancelled = true;
-            break;
-        }
-        if config.patience.is_some_and(|p| epoch - best_epoch >= p) {
-            break;
-        }
-    }
-    Ok(Outcome {
-        trained: best,
-        history,
-        best_epoch,
-        cancelled,
-        seconds: start.elapsed().as_secs_f64(),
-    })
+    Ok(session.finish())
 }

@@ -1,0 +1,86 @@
+//! The trained models the lab ships in the repository's `models/` folder: each `NAME.bin` (a
+//! model file) beside `NAME.json` (its [`PretrainedReport`]: how it was trained, its SHA-256,
+//! its test evaluation). Hosts find them by name; the bytes are checked against the report's
+//! hash before use.
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::error::{Error, Result};
+use crate::run::RunConfig;
+use crate::train::EpochSummary;
+
+/// What the lab records about a shipped model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PretrainedReport {
+    /// The name hosts load it by (the file stem).
+    pub name: String,
+    /// One sentence on what it is.
+    pub description: String,
+    /// SHA-256 of `NAME.bin`, hex.
+    pub sha256: String,
+    /// The crate version that trained it.
+    pub version: String,
+    /// The training run (dataset, subsets, preset, optimiser, seed, backend).
+    pub run: RunConfig,
+    /// Where it was trained, in words (the backend's adapter, the machine).
+    pub trained_on: String,
+    /// Per-epoch history of the training run.
+    pub history: Vec<EpochSummary>,
+    /// The epoch whose weights were kept (lowest validation loss).
+    pub best_epoch: usize,
+    /// How the training ended, in words (patience, a time limit...).
+    pub stopped: String,
+    /// Its evaluation on the whole test split, on the `flex` backend.
+    pub test: TestRecord,
+}
+
+/// A shipped model's recorded test evaluation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TestRecord {
+    /// Test images.
+    pub count: usize,
+    /// Accuracy in [0, 1].
+    pub accuracy: f64,
+    /// Mean cross-entropy.
+    pub loss: f64,
+    /// Accuracy per class, indexed by label.
+    pub per_class: Vec<f64>,
+}
+
+impl PretrainedReport {
+    /// Refuses `bytes` unless they hash to the recorded SHA-256.
+    pub fn check(&self, bytes: &[u8]) -> Result<()> {
+        let actual = sha256_hex(bytes);
+        if actual == self.sha256 {
+            return Ok(());
+        }
+        Err(Error::model_file(
+            format!("{}.bin", self.name),
+            format!(
+                "SHA-256 {actual} is not the recorded {} (the file was changed or truncated)",
+                self.sha256
+            ),
+        ))
+    }
+}
+
+/// The SHA-256 of `bytes`, lower-case hex.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Whether `model` names a shipped model rather than a file: a bare name of letters, digits,
+/// `-`, `_` and `.`, without a folder or the `.bin` extension.
+pub fn is_name(model: &str) -> bool {
+    !model.is_empty()
+        && !model.ends_with(".bin")
+        && model
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+}
