@@ -77,11 +77,11 @@ test(
       "a normal request costs at most 3 points",
     );
     assert.ok(normal.accuracyA <= untouched.accuracyA, "a normal request does not raise airplane");
-    // The issue's bar is 20 points; this build's tutorial model gives 15 (README, "The
-    // tutorial's service"): the test holds what is measured, not the bar.
+    // The issue's bar: 20 points (measured 44% vs 24% on this build's tutorial model, seed 0;
+    // README, "The tutorial's service"). 1e-9 absorbs the percentages' float rounding.
     assert.ok(
-      pushing.accuracyA <= normal.accuracyA - 0.1,
-      "Pushing-I leaves airplane at least 10 points below the normal request",
+      pushing.accuracyA <= normal.accuracyA - 0.2 + 1e-9,
+      "Pushing-I leaves airplane at least 20 points below the normal request",
     );
     await page.screenshot({ path: `${ARTIFACTS}results.png`, fullPage: true });
 

@@ -3,8 +3,8 @@
 
 use burn::optim::{GradientsParams, SgdConfig};
 use burn::prelude::*;
-use rand::Rng as _;
 use rand::seq::SliceRandom;
+use rand::{Rng as _, RngCore as _};
 use serde::{Deserialize, Serialize};
 
 use crate::data::Dataset;
@@ -89,6 +89,9 @@ fn sgd_epochs(
 ) -> Result<Cnn> {
     settings.validate()?;
     let device = model.device();
+    // Dropout draws from the backend's generator: seed it, so the same request and seed give
+    // the same model whatever ran before.
+    device.seed(rng::stream(seed, "unlearn/sgd-dropout").next_u64());
     let ad = device.clone().autodiff();
     let mut net = model.clone().train().fork(&ad);
     let mut sgd = SgdConfig::new().init();
