@@ -1,8 +1,9 @@
 // The crafted requests, seen: each submitted image beside its original, with the labels, the
 // model's predictions, l2, SSIM and the queries it cost.
 
-/** A canvas showing one CHW byte image of `shape` ([channels, height, width]), scaled up. */
-export function imageCanvas(bytes, [channels, height, width], scale = 3) {
+/** A canvas showing one CHW byte image of `shape` (the core's `{channels, height, width}`),
+ * scaled up. */
+export function imageCanvas(bytes, { channels, height, width }, scale = 3) {
   const canvas = document.createElement("canvas");
   canvas.width = width;
   canvas.height = height;
@@ -25,9 +26,9 @@ function el(tag, attrs = {}, ...children) {
   return node;
 }
 
-/** Renders the crafted requests (`craft`'s answer) into `root`. */
-export function renderGallery(root, crafted, shape) {
-  const names = crafted.class_names;
+/** Renders the crafted requests (`craft`'s answer, the core's `CraftedView`) into `root`. */
+export function renderGallery(root, crafted) {
+  const { class_names: names, shape } = crafted;
   root.replaceChildren(
     ...crafted.requests.map((request) => {
       const s = request.stats;

@@ -1,26 +1,33 @@
-// The lab page: it keeps the experiment config (mirrored in the URL), drives the worker step
-// by step and shows what the core reports. No experiment logic lives here.
+// The lab page: it drives the core's pipeline in the worker step by step and shows the stage
+// and what the core reports. What is kept or dropped when the config changes is the core's
+// decision; no experiment logic lives here.
 import { preferredBackend, probeWebGpu } from "./backend.js";
 import { TrainingChart } from "./charts.js";
+import { ConfigStore } from "./config-store.js";
 import { collect, fill, setClasses, showMethodParams } from "./form.js";
 import { renderGallery } from "./gallery.js";
 import { LabClient } from "./lab-client.js";
 import { download, renderResults, toCsv } from "./results.js";
-import { configFromHash, linkFor } from "./share.js";
 import * as storage from "./storage.js";
 
 const $ = (id) => document.getElementById(id);
+/** The pipeline's stages in order (the core's `Stage`). */
+const STAGES = ["empty", "configured", "loaded", "trained", "crafted", "unlearned"];
 const state = {
   client: null,
   probe: null,
-  config: null, // the checked ExperimentConfig object
-  loaded: null, // JSON of the run config whose data the worker holds
+  store: new ConfigStore(async (text) =>
+    JSON.parse(await state.client.call("checkConfig", { config: text })),
+  ),
+  stage: "empty", // as the core last reported it
   classes: [],
-  trained: false,
-  crafted: null, // the config JSON the worker's requests were crafted with
   report: null,
   busy: false,
 };
+/** The current experiment config (the store owns it). */
+const current = () => state.store.config;
+/** Whether the pipeline has reached `stage`. */
+const reached = (stage) => STAGES.indexOf(state.stage) >= STAGES.indexOf(stage);
 const trainingChart = new TrainingChart($("train-chart"));
 /** Milliseconds since navigation start at the lab's milestones (read by the build's probe). */
 window.labTimings = {};
@@ -66,14 +73,14 @@ async function recover(error) {
     notify(message);
     return;
   }
-  const gpu = state.config?.run.backend === "wgpu";
+  const gpu = current()?.run.backend === "wgpu";
   notify(
     gpu
       ? `The GPU failed (${message}). The lab restarted on flex; trained models kept in this ` +
           "browser are still there. Switch back to WebGPU to try again."
       : `The lab's core failed (${message}) and was restarted.`,
   );
-  if (gpu) state.config.run.backend = "flex";
+  if (gpu) current().run.backend = "flex";
   await startBackend();
 }
 
@@ -89,17 +96,15 @@ function describeBackend(backend) {
 async function startBackend() {
   state.client?.worker.terminate();
   state.client = new LabClient();
-  state.loaded = null;
-  state.trained = false;
-  state.crafted = null;
-  let backend = state.config.run.backend;
+  showStage("empty");
+  let backend = current().run.backend;
   if (backend === "wgpu" && !state.probe.webgpu) {
     notify(
       `This browser has no WebGPU (${state.probe.reason}): the lab runs on flex instead. ` +
         "Numbers from a WebGPU run may differ slightly.",
       "info",
     );
-    backend = state.config.run.backend = "flex";
+    backend = current().run.backend = "flex";
   }
   const { version } = await state.client.call("create", { backend });
   $("backend-select").value = backend;
@@ -111,23 +116,38 @@ async function startBackend() {
 
 // ---- config -----------------------------------------------------------------------------
 
-/** The core's check of a config object or JSON text; returns the filled-in object. */
-async function check(config) {
-  const text = typeof config === "string" ? config : JSON.stringify(config);
-  return JSON.parse(await state.client.call("checkConfig", { config: text }));
+/** Shows how far the pipeline has come: each step reached is marked done. */
+function showStage(stage) {
+  state.stage = stage;
+  const done = { data: "loaded", train: "trained", request: "crafted", unlearn: "unlearned" };
+  for (const button of document.querySelectorAll("#steps [data-step]")) {
+    button.classList.toggle("done", reached(done[button.dataset.step] ?? "unlearned"));
+  }
 }
 
-/** Reads the page's controls into a checked config and mirrors it in the URL. */
+/** Calls `op` in the core, then shows the stage the pipeline reports after it. */
+async function step(op, args = {}, onProgress = null, transfer = []) {
+  try {
+    return await state.client.call(op, args, onProgress, transfer);
+  } finally {
+    const stage = await state.client.call("stage").catch(() => null);
+    if (stage) showStage(JSON.parse(stage));
+  }
+}
+
+/** Hands the page's controls to the core's pipeline as the current config; the core checks it
+ * and keeps what still applies. */
 async function readConfig() {
-  state.config = await check(collect(state.config));
-  history.replaceState(null, "", linkFor(JSON.stringify(state.config)));
-  localStorage.setItem("overunlearn:last-config", JSON.stringify(state.config));
-  return state.config;
+  const text = JSON.stringify(collect(current()));
+  const { stage, config } = await state.client.call("configure", { config: text });
+  state.store.save(config);
+  showStage(stage);
+  return config;
 }
 
 function showConfig() {
-  fill(state.config);
-  if (state.classes.length) setClasses(state.classes, state.config);
+  fill(current());
+  if (state.classes.length) setClasses(state.classes, current());
 }
 
 // ---- steps ------------------------------------------------------------------------------
@@ -141,25 +161,21 @@ function showStep(step) {
   }
 }
 
-/** Makes sure the worker holds the data of the config's run. */
+/** Makes sure the core holds the data of the config's run. */
 async function ensureData() {
-  const run = JSON.stringify(state.config.run);
-  if (state.loaded === run) return;
-  state.trained = false;
-  state.crafted = null;
+  if (reached("loaded")) return;
   status("data-status", "loading…");
-  const summary = await state.client.call(
+  const summary = await step(
     "load",
     {
-      config: JSON.stringify(state.config),
+      config: JSON.stringify(current()),
       base: new URL("datasets/", location.href).href,
     },
     (p) => status("data-status", `${p.stage}…`),
   );
-  state.loaded = run;
   mark("dataLoaded");
   state.classes = summary.classes;
-  setClasses(summary.classes, state.config);
+  setClasses(summary.classes, current());
   status(
     "data-status",
     `Loaded ${summary.train} training, ${summary.validation} validation and ${summary.test} ` +
@@ -169,7 +185,6 @@ async function ensureData() {
 
 async function loadData() {
   await readConfig();
-  state.loaded = null;
   await ensureData();
 }
 
@@ -180,12 +195,10 @@ function formatSeconds(s) {
 async function train() {
   await readConfig();
   await ensureData();
-  state.trained = false;
-  state.crafted = null;
   trainingChart.clear();
   $("cancel").disabled = false;
   const started = performance.now();
-  const report = await state.client.call("train", {}, (p) => {
+  const report = await step("train", {}, (p) => {
     trainingChart.add(p);
     if (p.kind === "step") {
       mark("firstStep");
@@ -200,11 +213,10 @@ async function train() {
       );
     }
   });
-  state.trained = true;
   $("train-progress").value = 1;
   showTrained(report, false);
   const bytes = await state.client.call("exportModel");
-  await storage.put(storage.modelKey(state.config.run), { bytes, report });
+  await storage.put(storage.modelKey(current().run), { bytes, report });
 }
 
 function showTrained(report, restored) {
@@ -219,21 +231,17 @@ function showTrained(report, restored) {
 
 /** Uses the model kept in this browser for the config's run, if there is one. */
 async function restoreModel() {
-  const stored = await storage.get(storage.modelKey(state.config.run));
+  const stored = await storage.get(storage.modelKey(current().run));
   if (!stored) return false;
   await ensureData();
-  await state.client.call("importModel", {
-    name: "stored model",
-    bytes: stored.bytes,
-  });
-  state.trained = true;
+  await step("importModel", { name: "stored model", bytes: stored.bytes });
   showTrained(stored.report, true);
   return true;
 }
 
 async function ensureModel() {
   await ensureData();
-  if (state.trained || (await restoreModel())) return;
+  if (reached("trained") || (await restoreModel())) return;
   await train();
 }
 
@@ -241,26 +249,21 @@ async function craft() {
   await readConfig();
   await ensureModel();
   status("craft-status", "crafting…");
-  const config = JSON.stringify(state.config);
-  const crafted = await state.client.call("craft", { config, gallery: 6 }, (p) =>
+  const crafted = await step("craft", { gallery: 6 }, (p) =>
     status("craft-status", `${p.stage}: ${p.done}/${p.total}`),
   );
-  state.crafted = config;
   status(
     "craft-status",
     `${crafted.requests.length} requests ready (${formatSeconds(crafted.seconds)}).`,
   );
-  const shape = state.config.run.dataset === "stl10" ? [3, 96, 96] : [3, 32, 32];
-  renderGallery($("gallery"), crafted, shape);
+  renderGallery($("gallery"), crafted);
 }
 
 async function unlearn() {
   await readConfig();
-  const sameRequests = (a, b) =>
-    JSON.stringify({ ...a, method: null }) === JSON.stringify({ ...b, method: null });
-  if (!state.crafted || !sameRequests(JSON.parse(state.crafted), state.config)) await craft();
+  if (!reached("crafted")) await craft();
   status("unlearn-status", "unlearning…");
-  const report = await state.client.call("unlearn", { config: JSON.stringify(state.config) }, (p) =>
+  const report = await step("unlearn", {}, (p) =>
     status("unlearn-status", `${p.stage}: ${p.done}/${p.total}`),
   );
   status("unlearn-status", `Done in ${formatSeconds(report.seconds)}.`);
@@ -294,13 +297,12 @@ async function addFiles(fileList) {
       new Uint8Array(f.bytes, 0, 8).every((b, i) => b === "OVUNLRN\0".charCodeAt(i)),
   );
   if (models.length) throw new Error("that is a model file: import it in step 2");
-  const count = await state.client.call(
+  const count = await step(
     "addFiles",
     { files },
     null,
     files.map((f) => f.bytes),
   );
-  state.loaded = null;
   status("data-status", `${count} dataset files added; press “Load data”.`);
 }
 
@@ -308,18 +310,13 @@ async function importModel(file) {
   await readConfig();
   await ensureData();
   const bytes = await file.arrayBuffer();
-  await state.client.call("importModel", { name: file.name, bytes }, null, [bytes]);
-  state.trained = true;
-  state.crafted = null;
+  await step("importModel", { name: file.name, bytes }, null, [bytes]);
   status("train-status", `Imported ${file.name}.`);
 }
 
 async function exportModel() {
   const bytes = await state.client.call("exportModel");
-  download(
-    `overunlearn-${state.config.run.preset}-seed${state.config.run.seed}.bin`,
-    new Blob([bytes]),
-  );
+  download(`overunlearn-${current().run.preset}-seed${current().run.seed}.bin`, new Blob([bytes]));
 }
 
 function exportCharts() {
@@ -349,15 +346,15 @@ function wire() {
     });
   $("scenario").onchange = () =>
     guard(async () => {
-      const backend = state.config.run.backend;
-      state.config = JSON.parse(await state.client.call("scenario", { name: $("scenario").value }));
-      state.config.run.backend = backend;
+      const config = JSON.parse(await state.client.call("scenario", { name: $("scenario").value }));
+      config.run.backend = current().run.backend;
+      state.store.config = config;
       showConfig();
     });
   $("backend-select").onchange = () =>
     guard(async () => {
       await readConfig();
-      state.config.run.backend = $("backend-select").value;
+      current().run.backend = $("backend-select").value;
       await startBackend();
       await readConfig();
     });
@@ -383,23 +380,9 @@ async function start() {
   state.client = new LabClient();
   const defaults = JSON.parse(await state.client.call("scenario", { name: "tutorial" }));
   defaults.run.backend = preferredBackend(state.probe);
-  state.config = defaults;
-  const messages = [];
-  let fromLink = null;
-  let garbled = false;
-  try {
-    fromLink = configFromHash(location.hash);
-    if (fromLink) state.config = await check(fromLink);
-  } catch (error) {
-    state.config = defaults;
-    garbled = true;
-    messages.push(`This link's config could not be used: ${error.message}. The defaults are kept.`);
-  }
-  if (!fromLink) {
-    const last = localStorage.getItem("overunlearn:last-config");
-    if (last) state.config = await check(last).catch(() => defaults);
-  }
-  if (state.probe.webgpu && state.probe.fallback && state.config.run.backend === "flex") {
+  const linkProblem = await state.store.start(defaults, location.hash);
+  const messages = linkProblem ? [linkProblem] : [];
+  if (state.probe.webgpu && state.probe.fallback && current().run.backend === "flex") {
     messages.push(
       `Only a software WebGPU adapter is available (${state.probe.adapter}): the lab uses flex, ` +
         "which is faster here. Switch to WebGPU to try it anyway.",
@@ -408,9 +391,9 @@ async function start() {
     messages.push(`WebGPU is not available (${state.probe.reason}): the lab runs on flex (CPU).`);
   }
   await startBackend();
-  if (messages.length) notify(messages.join(" "), garbled ? "error" : "info");
+  if (messages.length) notify(messages.join(" "), linkProblem ? "error" : "info");
   const report = await storage.get("results");
-  if (report && JSON.stringify(report.config) === JSON.stringify(state.config)) {
+  if (report && JSON.stringify(report.config) === JSON.stringify(current())) {
     state.report = report;
     renderResults(report);
   }

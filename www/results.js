@@ -4,41 +4,15 @@ import { classChart, shiftChart } from "./charts.js";
 
 const pct = (v) => (v * 100).toFixed(1);
 
-const ATTACKS = {
-  normal: "normal",
-  blending: "blending",
-  pushing_i: "Pushing-I",
-  pushing_ii: "Pushing-II",
-};
-
-/** A request's display name: "Pushing-I targeted", "blending r=0.5". */
-export function attackName(attack) {
-  const name = ATTACKS[attack.attack] ?? attack.attack;
-  if (attack.attack === "blending") return `${name} r=${attack.ratio}`;
-  return attack.targeted ? `${name} targeted` : name;
-}
-
-/** A short title per row: "Pushing-I 50% (prediction)". */
-export function titleRows(report) {
-  for (const row of report.rows) {
-    row.title =
-      `${attackName(row.attack)} ${row.percent}%` +
-      (row.attack.attack === "normal" ? "" : ` (${row.label})`);
-  }
-  return report;
-}
-
 let charts = [];
 
 /** Shows `report` in the results step. */
 export function renderResults(report) {
-  titleRows(report);
   const c = report.config;
   const a = report.class_names.indexOf(c.class_a);
   document.getElementById("results-summary").textContent =
     `Before unlearning: test accuracy ${pct(report.before.accuracy)}%, ${c.class_a} ` +
-    `${pct(report.before.per_class[a])}%. Method: ${c.method.method}` +
-    (c.method.service ? ` (${c.method.service} service)` : "") +
+    `${pct(report.before.per_class[a])}%. Method: ${report.method}` +
     (report.tau ? `, τ ${report.tau.toExponential(3)}` : "") +
     `. Backend ${report.backend}, seed ${c.run.seed}, version ${report.version}.`;
   const table = document.getElementById("results-table");
@@ -134,7 +108,6 @@ function renderConfusion(report, k) {
 
 /** The report as CSV: one line per request. */
 export function toCsv(report) {
-  titleRows(report);
   const head = [
     "percent,attack,targeted,label,size,crafted,accuracy,accuracy_a,accuracy_b,kept,to_b,elsewhere,mean_l2,mean_ssim,mean_queries,mean_seconds",
   ];

@@ -1,5 +1,6 @@
-// What survives a reload: trained models (model-file bytes) keyed by their run config, and the
-// last crafted requests and results, in IndexedDB.
+// What survives a reload, in IndexedDB: trained models (model-file bytes with their training
+// report) keyed by their run config, and the last experiment report. (The config itself lives
+// in the URL and local storage: see config-store.js.)
 
 const DB = "overunlearn-lab";
 const STORE = "items";

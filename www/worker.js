@@ -1,5 +1,5 @@
-// The lab's Web Worker: it owns the wasm core (one `Lab`) and only translates messages to core
-// calls and back. Every request is `{ id, op, ...args }`; the answer is `{ id, ok, value }` or
+// The lab's Web Worker: it owns the wasm core (one `Lab`, the core's pipeline) and only
+// translates messages to core calls and back. Every request is `{ id, op, ...args }`; the answer is `{ id, ok, value }` or
 // `{ id, ok: false, error }`; progress is `{ id, progress }`. `cancel` stops a training run.
 import init, { Lab, checkConfig, dataFiles, scenario, version } from "../pkg/overunlearn.js";
 
@@ -54,6 +54,8 @@ const ops = {
   },
   scenario: async ({ name }) => (await ready, scenario(name)),
   checkConfig: async ({ config }) => (await ready, checkConfig(config)),
+  configure: async ({ config }) => JSON.parse(lab.configure(config)),
+  stage: async () => lab.stage(),
   async addFiles({ files }) {
     dropped = true;
     let count = 0;
@@ -67,15 +69,14 @@ const ops = {
     return count;
   },
   async load({ config, base }, progress) {
-    const run = JSON.stringify(JSON.parse(config).run);
     try {
-      return JSON.parse(lab.load(run));
+      return JSON.parse(lab.load());
     } catch (first) {
       if (!base || dropped) throw first;
       progress({ stage: "downloading the dataset files", done: 0, total: 1 });
       await fetchData(config, base);
       progress({ stage: "downloading the dataset files", done: 1, total: 1 });
-      return JSON.parse(lab.load(run));
+      return JSON.parse(lab.load());
     }
   },
   async train(_args, progress) {
@@ -88,11 +89,11 @@ const ops = {
   },
   exportModel: async () => lab.exportModel(),
   importModel: async ({ name, bytes }) => JSON.parse(lab.importModel(name, new Uint8Array(bytes))),
-  async craft({ config, gallery }, progress) {
-    return JSON.parse(await lab.craft(config, gallery, (json) => progress(JSON.parse(json))));
+  async craft({ gallery }, progress) {
+    return JSON.parse(await lab.craft(gallery, (json) => progress(JSON.parse(json))));
   },
-  async unlearn({ config }, progress) {
-    return JSON.parse(await lab.unlearn(config, (json) => progress(JSON.parse(json))));
+  async unlearn(_args, progress) {
+    return JSON.parse(await lab.unlearn((json) => progress(JSON.parse(json))));
   },
 };
 

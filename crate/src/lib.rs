@@ -26,6 +26,7 @@ pub mod experiment;
 pub mod host;
 pub mod metrics;
 pub mod model;
+pub mod pipeline;
 pub mod pretrained;
 pub mod rng;
 pub mod run;

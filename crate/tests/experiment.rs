@@ -1,6 +1,5 @@
-//! The experiment as hosts drive it: config checks, the built-in scenarios, the files a run
-//! reads, and crafting then unlearning in two calls (the browser's steps 3 and 4) giving what
-//! one `run` gives.
+//! The experiment's parts: config checks, the built-in scenarios, the files a run reads, crafting
+//! (its gallery, its crossings kept and reused) and unlearning in two calls, deterministic.
 
 mod common;
 
@@ -83,7 +82,7 @@ fn a_run_names_the_official_files_it_reads() {
 }
 
 #[test]
-fn crafting_then_unlearning_gives_what_one_run_gives() {
+fn crafting_then_unlearning_is_deterministic_and_reuses_kept_crossings() {
     let data = common::synthetic(3, 24, 8, 5);
     let names = data.class_names.clone();
     let val = data.select(&[]);
@@ -108,23 +107,24 @@ fn crafting_then_unlearning_gives_what_one_run_gives() {
         }),
         ..ExperimentConfig::default()
     };
-    let whole = common::seeded(|| {
-        pollster::block_on(experiment::run(&config, &run_data, &trained, |_| {})).unwrap()
-    });
-    let (crafted, split) = common::seeded(|| {
-        pollster::block_on(async {
-            let mut events = Vec::new();
-            let mut hear = |e| events.push(e);
-            let crafted = experiment::craft(&config, &run_data, &trained, &mut hear)
-                .await
-                .unwrap();
-            let report = experiment::unlearn(&config, &run_data, &trained, &crafted, &mut hear)
-                .await
-                .unwrap();
-            assert!(!events.is_empty());
-            (crafted, report)
+    let craft_and_unlearn = || {
+        common::seeded(|| {
+            pollster::block_on(async {
+                let mut events = Vec::new();
+                let mut hear = |e| events.push(e);
+                let crafted = experiment::craft(&config, &run_data, &trained, &mut hear)
+                    .await
+                    .unwrap();
+                let report = experiment::unlearn(&config, &run_data, &trained, &crafted, &mut hear)
+                    .await
+                    .unwrap();
+                assert!(!events.is_empty());
+                (crafted, report)
+            })
         })
-    });
+    };
+    let (_, whole) = craft_and_unlearn();
+    let (crafted, split) = craft_and_unlearn();
     assert_eq!(crafted.requests.len(), 3);
     let accuracies = |r: &experiment::ExperimentReport| {
         r.rows

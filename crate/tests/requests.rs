@@ -2,8 +2,9 @@
 
 mod common;
 
-use overunlearn::attack::request::{blend, forget_set};
+use overunlearn::attack::request::blend;
 use overunlearn::metrics::Shift;
+use overunlearn::unlearn::request::forget_set;
 
 #[test]
 fn the_forget_set_is_a_seeded_fraction_of_one_class() {

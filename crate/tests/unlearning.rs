@@ -363,8 +363,7 @@ fn fine_tuning_and_gradient_ascent_move_every_layer_and_raise_the_request_loss()
 
 #[test]
 fn retraining_without_a_whole_class_forgets_it_exactly() {
-    use overunlearn::attack::request::Request;
-    use overunlearn::unlearn::{Method, Service};
+    use overunlearn::unlearn::{Holdings, Method, Request, Service};
     let train = common::synthetic(3, 40, 4, 2);
     let val = common::synthetic(3, 20, 4, 3);
     let training = overunlearn::train::TrainConfig {
@@ -395,14 +394,15 @@ fn retraining_without_a_whole_class_forgets_it_exactly() {
     // The validation images of the forgotten class are left out of the best-checkpoint rule:
     // with them, the lowest validation loss would pick an early epoch, since the forgotten class
     // only gets worse.
-    let service = Service {
+    let holdings = Holdings {
         train: &train,
         validation: &val,
         training: &training,
         seed: 1,
     };
-    let retrained =
-        common::seeded(|| block(Method::Retrain.apply(&model, &request, service, 0.0))).unwrap();
+    let service = block(Service::open(&model, holdings, &Method::Retrain, 2)).unwrap();
+    assert_eq!(service.tau(), None);
+    let retrained = common::seeded(|| block(service.unlearn(&model, &request))).unwrap();
     let before = block(metrics::evaluate(&model.model, &val, &Device::flex())).unwrap();
     let after = block(metrics::evaluate(&retrained, &val, &Device::flex())).unwrap();
     assert!(

@@ -3,11 +3,11 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::request::Request;
 use crate::data::Dataset;
 use crate::error::Result;
 use crate::metrics::{self, stealth::Stealth};
 use crate::model::Cnn;
+use crate::unlearn::Request;
 
 /// One submitted image and its original.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -1,6 +1,6 @@
-//! Unlearning requests: which training samples a user asks to forget, and what it submits for
-//! them: the samples themselves (normal), blends with class-B images, or samples pushed to the
-//! decision boundary (Pushing-I and Pushing-II), each with a chosen submitted label.
+//! Crafting unlearning requests: what a user submits for the samples it asks to forget (the
+//! samples themselves, blends with class-B images, or samples pushed to the decision boundary:
+//! Pushing-I and Pushing-II), each with a chosen submitted label.
 
 use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
@@ -9,8 +9,9 @@ use super::oracle::Oracle;
 use super::push::{self, Crossing, Failure, Goal, PushConfig};
 use crate::data::Dataset;
 use crate::error::{Error, Result};
-use crate::metrics::{self, stealth::Stealth};
+use crate::metrics;
 use crate::rng;
+use crate::unlearn::request::Request;
 
 /// The label submitted with each request image.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -25,50 +26,14 @@ pub enum SubmittedLabel {
     ClassB,
 }
 
-/// A request: the images submitted, their labels, and the training samples they stand for.
-#[derive(Debug, Clone)]
-pub struct Request {
-    /// The submitted images, with the submitted labels.
-    pub submitted: Dataset,
-    /// Training-set indices of the samples to forget, one per submitted image.
-    pub sources: Vec<usize>,
-    /// Stealth of each submitted image against its original.
-    pub stealth: Vec<Stealth>,
-}
-
-/// The training indices of a seeded `fraction` of class `class`'s training samples.
-pub fn forget_set(train: &Dataset, class: u16, fraction: f64, seed: u64) -> Result<Vec<usize>> {
-    if !(fraction > 0.0 && fraction <= 1.0) {
-        return Err(Error::config(
-            "percentage",
-            format!("{}% is not in (0, 100]", fraction * 100.0),
-        ));
-    }
-    let mut members: Vec<usize> = (0..train.len())
-        .filter(|&i| train.labels[i] == class)
-        .collect();
-    members.shuffle(&mut rng::stream(seed, "request/forget"));
-    members.truncate(((members.len() as f64) * fraction).round().max(1.0) as usize);
-    members.sort_unstable();
-    Ok(members)
-}
-
-/// Builds a request from per-sample submitted images and labels.
-fn build(train: &Dataset, sources: &[usize], images: Vec<Vec<u8>>, labels: Vec<u16>) -> Request {
-    let stealth = sources
-        .iter()
-        .zip(&images)
-        .map(|(&s, img)| Stealth::measure(train.image(s), img, train.shape))
-        .collect();
-    Request {
-        submitted: Dataset {
-            class_names: train.class_names.clone(),
-            shape: train.shape,
-            images: images.concat(),
-            labels,
-        },
-        sources: sources.to_vec(),
-        stealth,
+impl SubmittedLabel {
+    /// The choice's name in reports and configs.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Prediction => "prediction",
+            Self::Original => "original",
+            Self::ClassB => "class_b",
+        }
     }
 }
 
@@ -106,7 +71,7 @@ pub async fn normal(
 ) -> Result<Request> {
     let images: Vec<Vec<u8>> = sources.iter().map(|&s| train.image(s).to_vec()).collect();
     let labels = labels(oracle, train, sources, &images, choice, class_b).await?;
-    Ok(build(train, sources, images, labels))
+    Ok(Request::new(train, sources, images, labels))
 }
 
 /// Blending: x' = (1 - ratio) x + ratio x_b with a seeded class-B training image x_b per sample.
@@ -138,7 +103,7 @@ pub async fn blending(
         .map(|(k, &s)| blend(train.image(s), train.image(pool[k % pool.len()]), ratio))
         .collect();
     let labels = labels(oracle, train, sources, &images, choice, class_b).await?;
-    Ok(build(train, sources, images, labels))
+    Ok(Request::new(train, sources, images, labels))
 }
 
 /// The blending formula on bytes, rounded to the nearest value.
@@ -244,5 +209,5 @@ pub async fn pushing(
         })
         .collect();
     let labels = labels(oracle, train, sources, &images, choice, class_b).await?;
-    Ok(build(train, sources, images, labels))
+    Ok(Request::new(train, sources, images, labels))
 }

@@ -9,8 +9,9 @@ use overunlearn::attack::push::{EfficientConfig, Goal, Search, ZooConfig};
 use overunlearn::attack::request::SubmittedLabel;
 use overunlearn::attack::walk::WalkConfig;
 use overunlearn::data::SubsetSpec;
-use overunlearn::experiment::{self, Attack, Event, ExperimentConfig};
-use overunlearn::model::{Preset, Trained};
+use overunlearn::experiment::{Attack, Event, ExperimentConfig};
+use overunlearn::model::Preset;
+use overunlearn::pipeline::Pipeline;
 use overunlearn::run::RunConfig;
 use overunlearn::train::TrainConfig;
 use overunlearn::unlearn::Method;
@@ -288,34 +289,34 @@ impl std::str::FromStr for TauArg {
     }
 }
 
-/// Trains or loads the model, runs the experiment and prints the tables.
+/// Trains or loads the model, runs the experiment through the lab's pipeline and prints the
+/// tables.
 pub fn run(args: ReproduceArgs) -> Result<()> {
     let config = args.config()?;
-    let data = config.run.load(&args.data.source())?;
     let device = super::device(config.run.backend)?;
-    let (model, model_file) = match &args.model {
+    let mut pipeline = Pipeline::new(config.run.backend, device, args.data.source());
+    pipeline.configure(config.clone())?;
+    pipeline.load()?;
+    let model_file = match &args.model {
         Some(path) => {
             let (bytes, origin) = super::read_model(path)?;
-            let trained = Trained::from_bytes(&bytes, &device, &origin)?;
-            trained.expect_config(&config.run.model(&data.train), &origin)?;
-            (trained, bytes)
+            pipeline.import_model(&bytes, &origin)?;
+            bytes
         }
         None => {
+            let images = pipeline.load()?.train;
             eprintln!(
-                "training the {} preset on {} images",
-                config.run.preset.name(),
-                data.train.len()
+                "training the {} preset on {images} images",
+                config.run.preset.name()
             );
             let mut bar = TrainBar::new();
-            let (trained, _) =
-                pollster::block_on(overunlearn::run::run(&config.run, &data, &device, |p| {
-                    bar.observe(p)
-                }))?;
-            let bytes = pollster::block_on(trained.to_bytes())?;
+            pollster::block_on(pipeline.train(|p| bar.observe(p)))?;
+            let model = pipeline.model().expect("trained above");
+            let bytes = pollster::block_on(model.to_bytes())?;
             if let Some(path) = &args.save_model {
                 std::fs::write(path, &bytes).map_err(|e| Error::io(path.display(), e))?;
             }
-            (trained, bytes)
+            bytes
         }
     };
     let store = CrossingsFile::open(
@@ -327,16 +328,10 @@ pub fn run(args: ReproduceArgs) -> Result<()> {
     let mut bars = StageBars::new();
     let mut event = |Event::Stage { name, done, total }| bars.observe(&name, done, total);
     let report = pollster::block_on(async {
-        let crafted = experiment::craft_with(
-            &config,
-            &data,
-            &model,
-            &mut crossings,
-            |c| store.save(c),
-            &mut event,
-        )
-        .await?;
-        experiment::unlearn(&config, &data, &model, &crafted, &mut event).await
+        pipeline
+            .craft(&mut crossings, |c| store.save(c), &mut event)
+            .await?;
+        pipeline.unlearn(&mut event).await.cloned()
     })?;
     bars.finish();
     let markdown = report.markdown();

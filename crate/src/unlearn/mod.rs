@@ -1,4 +1,5 @@
-//! The unlearning service: methods that remove a request's samples from a trained model.
+//! The unlearning service: what it accepts ([`request`]), how it is set up and steps
+//! ([`Service`]), and its methods, which remove a request's samples from a trained model:
 //!
 //! - [`first_order`]: the first-order update of Warnecke et al. (the paper's main target), with
 //!   the service's own calibration of its step size tau;
@@ -6,18 +7,21 @@
 
 pub mod finetune;
 pub mod first_order;
+pub mod request;
+mod service;
+
+pub use request::Request;
+pub use service::{Holdings, Service};
 
 use burn::module::{ModuleVisitor, Param, ParamId};
 use burn::optim::GradientsParams;
 use burn::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::attack::request::Request;
 use crate::data::Dataset;
 use crate::error::Result;
 use crate::metrics::EVAL_BATCH;
-use crate::model::{Cnn, Trained, input};
-use crate::train::TrainConfig;
+use crate::model::{Cnn, input};
 
 /// An unlearning method and its parameters.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -32,20 +36,6 @@ pub enum Method {
     /// Retraining from scratch without the forgotten training samples: exact unlearning, the
     /// reference (crafted images change nothing but which samples are dropped).
     Retrain,
-}
-
-/// What the service holds besides the model: its training data and how it trained.
-#[derive(Debug, Clone, Copy)]
-pub struct Service<'a> {
-    /// The training images.
-    pub train: &'a Dataset,
-    /// The validation images (for the best checkpoint when retraining; a class forgotten whole
-    /// is left out of them).
-    pub validation: &'a Dataset,
-    /// How the model was trained.
-    pub training: &'a TrainConfig,
-    /// The seed of the service's randomness.
-    pub seed: u64,
 }
 
 impl Default for Method {
@@ -65,6 +55,21 @@ impl Method {
         }
     }
 
+    /// Checks the method's parameters.
+    pub fn validate(&self) -> Result<()> {
+        match self {
+            Self::FirstOrder(fo) => fo.validate(),
+            Self::FineTune(sgd) | Self::GradientAscent(sgd) => sgd.validate(),
+            Self::Retrain => Ok(()),
+        }
+    }
+
+    /// Whether setting up the service calibrates its step size (a first-order method with a
+    /// calibrated tau): the one slow part of [`Service::open`].
+    pub fn calibrates(&self) -> bool {
+        matches!(self, Self::FirstOrder(fo) if matches!(fo.tau, first_order::Tau::Calibrated { .. }))
+    }
+
     /// The method and its service in one line for reports, e.g. `first-order (reference
     /// service, batch 256)`.
     pub fn describe(&self) -> String {
@@ -80,61 +85,6 @@ impl Method {
             _ => self.name().to_string(),
         }
     }
-
-    /// Unlearns `request` from `model`: the approximate methods use the submitted images and
-    /// labels; retraining drops the request's source samples from `service.train`. `tau` is the
-    /// first-order step size the service settled on (ignored by the other methods).
-    pub async fn apply(
-        &self,
-        model: &Trained,
-        request: &Request,
-        service: Service<'_>,
-        tau: f64,
-    ) -> Result<Cnn> {
-        let submitted = &request.submitted;
-        let seed = service.seed;
-        match self {
-            Self::FirstOrder(config) => {
-                first_order::update(&model.model, submitted, config, tau, seed).await
-            }
-            Self::FineTune(settings) => {
-                finetune::random_labels(&model.model, submitted, settings, seed).await
-            }
-            Self::GradientAscent(settings) => {
-                finetune::gradient_ascent(&model.model, submitted, settings, seed).await
-            }
-            Self::Retrain => {
-                // The best checkpoint is validated without a class forgotten whole.
-                let mut forget = vec![false; service.train.len()];
-                request.sources.iter().for_each(|&i| forget[i] = true);
-                let kept: Vec<usize> = (0..service.train.len()).filter(|&i| !forget[i]).collect();
-                let kept = service.train.select(&kept);
-                let validation = without_absent_classes(service.validation, &kept);
-                let outcome = crate::train::train(
-                    &model.config,
-                    service.training,
-                    &kept,
-                    &validation,
-                    &model.model.device(),
-                    seed,
-                    |_| std::ops::ControlFlow::Continue(()),
-                )
-                .await?;
-                Ok(outcome.trained.model)
-            }
-        }
-    }
-}
-
-/// `validation` without the classes that `train` no longer has (a whole forgotten class): the
-/// retrained model's best checkpoint is chosen on what it should still know, not on how well it
-/// still recognises what it was asked to forget.
-fn without_absent_classes(validation: &Dataset, train: &Dataset) -> Dataset {
-    let present = train.class_counts();
-    let kept: Vec<usize> = (0..validation.len())
-        .filter(|&i| present[validation.labels[i] as usize] > 0)
-        .collect();
-    validation.select(&kept)
 }
 
 /// The summed cross-entropy of `dataset`'s images under their labels, differentiated with respect

@@ -7,7 +7,7 @@ use wasm_bindgen_futures::future_to_promise;
 
 use super::{Lab, js_error};
 use crate::bench::{self, BenchConfig};
-use crate::data::{DataSource, DatasetKind, Split};
+use crate::data::{DatasetKind, Split};
 
 #[wasm_bindgen]
 impl Lab {
@@ -16,12 +16,10 @@ impl Lab {
     pub fn bench(&self, config_json: &str) -> Result<js_sys::Promise, JsValue> {
         let config: BenchConfig = serde_json::from_str(config_json)
             .map_err(|e| js_error(format!("bench config: {e}")))?;
-        let (files, device, backend) = {
-            let s = self.state.borrow();
-            (s.files.clone(), s.device.clone(), s.backend)
-        };
+        let backend = self.backend;
+        let (source, device) = self.quick(|p| Ok((p.source().clone(), p.device().clone())))?;
         Ok(future_to_promise(async move {
-            let opened = DataSource::Files(files)
+            let opened = source
                 .open(DatasetKind::Cifar10.layout())
                 .map_err(js_error)?;
             let data = crate::data::cifar::load_cifar10(&opened, Split::Train, Some(&[1]))

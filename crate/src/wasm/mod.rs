@@ -1,5 +1,6 @@
-//! JavaScript bindings: a thin layer over the core for the lab's Web Worker. Configs and reports
-//! cross the boundary as JSON text of the core's own serde types; nothing is decided here.
+//! JavaScript bindings: a thin layer over the core's [`Pipeline`] for the lab's Web Worker.
+//! Configs and reports cross the boundary as JSON text of the core's own serde types; what is
+//! kept, dropped or refused is decided by the pipeline, not here.
 
 mod bench;
 
@@ -7,15 +8,14 @@ use std::cell::RefCell;
 use std::ops::ControlFlow;
 use std::rc::Rc;
 
-use burn::prelude::Device;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
+use crate::attack::crossings::Crossings;
 use crate::backend::BackendKind;
 use crate::data::{DataSource, Files};
-use crate::experiment::{self, Crafted, Event, ExperimentConfig};
-use crate::model::Trained;
-use crate::run::{RunConfig, RunData};
+use crate::experiment::{Event, ExperimentConfig};
+use crate::pipeline::Pipeline;
 
 /// Installs the panic hook so Rust panics reach the console with their message.
 #[wasm_bindgen(start)]
@@ -71,33 +71,44 @@ fn report_event(on_event: &js_sys::Function, event: Event) {
     let _ = on_event.call1(&JsValue::NULL, &JsValue::from_str(&json));
 }
 
-struct State {
-    backend: BackendKind,
-    device: Device,
-    files: Files,
-    config: Option<RunConfig>,
-    data: Option<Rc<RunData>>,
-    trained: Option<Trained>,
-    experiment: Option<(ExperimentConfig, Crafted)>,
-}
-
-impl State {
-    fn ready(&self) -> Result<(RunConfig, Rc<RunData>, Trained), JsValue> {
-        let no_data = || js_error("no data loaded: call load() first");
-        Ok((
-            self.config.clone().ok_or_else(no_data)?,
-            self.data.clone().ok_or_else(no_data)?,
-            self.trained
-                .clone()
-                .ok_or_else(|| js_error("no trained model: train or import one first"))?,
-        ))
-    }
-}
-
-/// A lab session: one backend, the dataset files handed over, the loaded subsets and the model.
+/// A lab session: one backend and its pipeline. A long step takes the pipeline out while it
+/// runs, so a second call meanwhile is refused instead of racing it.
 #[wasm_bindgen]
 pub struct Lab {
-    state: Rc<RefCell<State>>,
+    backend: BackendKind,
+    pipeline: Rc<RefCell<Option<Pipeline>>>,
+}
+
+/// Takes the pipeline out of `slot` for a long step.
+fn take(slot: &RefCell<Option<Pipeline>>) -> Result<Pipeline, JsValue> {
+    slot.borrow_mut()
+        .take()
+        .ok_or_else(|| js_error("the lab is busy with another step"))
+}
+
+/// Runs a long step on the pipeline and puts it back, whatever the step's outcome.
+async fn with_pipeline<T>(
+    slot: Rc<RefCell<Option<Pipeline>>>,
+    step: impl AsyncFnOnce(&mut Pipeline) -> crate::error::Result<T>,
+) -> Result<T, JsValue> {
+    let mut pipeline = take(&slot)?;
+    let outcome = step(&mut pipeline).await;
+    *slot.borrow_mut() = Some(pipeline);
+    outcome.map_err(js_error)
+}
+
+impl Lab {
+    /// Runs a quick step on the pipeline (refused while a long one runs).
+    fn quick<T>(
+        &self,
+        step: impl FnOnce(&mut Pipeline) -> crate::error::Result<T>,
+    ) -> Result<T, JsValue> {
+        let mut slot = self.pipeline.borrow_mut();
+        let pipeline = slot
+            .as_mut()
+            .ok_or_else(|| js_error("the lab is busy with another step"))?;
+        step(pipeline).map_err(js_error)
+    }
 }
 
 #[wasm_bindgen]
@@ -106,81 +117,59 @@ impl Lab {
     pub async fn create(backend: String) -> Result<Lab, JsValue> {
         let backend: BackendKind = backend.parse().map_err(js_error)?;
         let device = backend.device().await.map_err(js_error)?;
+        let source = DataSource::Files(Files::new(""));
         Ok(Lab {
-            state: Rc::new(RefCell::new(State {
-                backend,
-                device,
-                files: Files::new(""),
-                config: None,
-                data: None,
-                trained: None,
-                experiment: None,
-            })),
+            backend,
+            pipeline: Rc::new(RefCell::new(Some(Pipeline::new(backend, device, source)))),
         })
     }
 
     /// The backend's name.
     pub fn backend(&self) -> String {
-        self.state.borrow().backend.name().to_string()
+        self.backend.name().to_string()
+    }
+
+    /// Makes an experiment config (JSON) current, keeping what still applies to it; returns
+    /// JSON `{stage, config}`: the stage kept and the config with every default filled in.
+    pub fn configure(&self, json: &str) -> Result<String, JsValue> {
+        let config = parse_config(json)?;
+        let stage = self.quick(|p| p.configure(config.clone()))?;
+        to_json(&serde_json::json!({ "stage": stage, "config": config }))
+    }
+
+    /// How far the pipeline has come (JSON of [`crate::pipeline::Stage`]).
+    pub fn stage(&self) -> Result<String, JsValue> {
+        let stage = self.quick(|p| Ok(p.stage()))?;
+        to_json(&stage)
     }
 
     /// Hands over one dataset file (e.g. `cifar-10-batches-bin/data_batch_1.bin`).
     #[wasm_bindgen(js_name = addFile)]
-    pub fn add_file(&self, name: String, bytes: Vec<u8>) {
-        self.state.borrow_mut().files.insert(name, bytes);
+    pub fn add_file(&self, name: String, bytes: Vec<u8>) -> Result<(), JsValue> {
+        let mut files = Files::new("");
+        files.insert(name, bytes);
+        self.quick(|p| Ok(p.add_files(files))).map(drop)
     }
 
-    /// Hands over an official `.tar.gz` archive; its files join the others.
+    /// Hands over an official `.tar.gz` archive; its files join the others. Returns their count.
     #[wasm_bindgen(js_name = addArchive)]
     pub fn add_archive(&self, name: String, bytes: Vec<u8>) -> Result<u32, JsValue> {
         let archive = Files::from_tar_gz(name, &bytes).map_err(js_error)?;
         let count = archive.len() as u32;
-        self.state.borrow_mut().files.merge(archive);
+        self.quick(|p| Ok(p.add_files(archive)))?;
         Ok(count)
     }
 
-    /// Loads the data a run config (JSON of [`RunConfig`]) asks for; returns the image counts
-    /// and class names as JSON.
-    pub fn load(&self, config_json: &str) -> Result<String, JsValue> {
-        let config: RunConfig =
-            serde_json::from_str(config_json).map_err(|e| js_error(format!("run config: {e}")))?;
-        let mut state = self.state.borrow_mut();
-        let source = DataSource::Files(std::mem::take(&mut state.files));
-        let loaded = config.load(&source);
-        if let DataSource::Files(files) = source {
-            state.files = files;
-        }
-        let data = loaded.map_err(js_error)?;
-        let summary = serde_json::json!({
-            "train": data.train.len(),
-            "validation": data.validation.len(),
-            "test": data.test.len(),
-            "classes": data.train.class_names,
-        });
-        state.config = Some(config);
-        state.data = Some(Rc::new(data));
-        state.trained = None;
-        state.experiment = None;
-        Ok(summary.to_string())
+    /// Loads the current config's data; returns the image counts and class names as JSON.
+    pub fn load(&self) -> Result<String, JsValue> {
+        to_json(&self.quick(Pipeline::load)?)
     }
 
-    /// Trains on the loaded data. `on_progress` gets each progress report as JSON and may return
-    /// `true` to stop. Resolves to the run report as JSON.
+    /// Trains the current config's model. `on_progress` gets each progress report as JSON and
+    /// may return `true` to stop. Resolves to the training report as JSON.
     pub fn train(&self, on_progress: js_sys::Function) -> js_sys::Promise {
-        let state = self.state.clone();
+        let slot = self.pipeline.clone();
         future_to_promise(async move {
-            let (config, data, device) = {
-                let s = state.borrow();
-                let config = s
-                    .config
-                    .clone()
-                    .ok_or_else(|| js_error("no data loaded: call load() first"))?;
-                let data = s
-                    .data
-                    .clone()
-                    .ok_or_else(|| js_error("no data loaded: call load() first"))?;
-                (config, data, s.device.clone())
-            };
             let observe = |p: &crate::train::Progress| {
                 let json = JsValue::from_str(&serde_json::to_string(p).unwrap_or_default());
                 match on_progress.call1(&JsValue::NULL, &json) {
@@ -188,121 +177,57 @@ impl Lab {
                     _ => ControlFlow::Continue(()),
                 }
             };
-            let (trained, report) = crate::run::run(&config, &data, &device, observe)
-                .await
-                .map_err(js_error)?;
-            let mut s = state.borrow_mut();
-            s.trained = Some(trained);
-            s.experiment = None;
-            Ok(JsValue::from_str(
-                &serde_json::to_string(&report).map_err(js_error)?,
-            ))
+            let report = with_pipeline(slot, async |p| p.train(observe).await).await?;
+            Ok(JsValue::from_str(&to_json(&report)?))
         })
     }
 
-    /// The trained model as model-file bytes (a `Uint8Array`).
+    /// The model as model-file bytes (a `Uint8Array`).
     #[wasm_bindgen(js_name = exportModel)]
     pub fn export_model(&self) -> js_sys::Promise {
-        let state = self.state.clone();
+        let slot = self.pipeline.clone();
         future_to_promise(async move {
-            let trained = state
-                .borrow()
-                .trained
-                .clone()
-                .ok_or_else(|| js_error("no trained model to export"))?;
-            let bytes = trained.to_bytes().await.map_err(js_error)?;
+            let bytes = with_pipeline(slot, async |p| match p.model() {
+                Some(model) => model.to_bytes().await,
+                None => Err(crate::error::Error::config("model", "none to export")),
+            })
+            .await?;
             Ok(js_sys::Uint8Array::from(bytes.as_slice()).into())
         })
     }
 
-    /// Loads model-file bytes; returns its architecture and classes as JSON. A file from another
-    /// format version is refused with the reason.
+    /// Uses model-file bytes for the current config's run (loading its data first); returns
+    /// the model's architecture and classes as JSON, or the reason it does not fit.
     #[wasm_bindgen(js_name = importModel)]
     pub fn import_model(&self, name: &str, bytes: Vec<u8>) -> Result<String, JsValue> {
-        let mut state = self.state.borrow_mut();
-        let trained = Trained::from_bytes(&bytes, &state.device, name).map_err(js_error)?;
-        if let (Some(config), Some(data)) = (&state.config, &state.data) {
-            trained
-                .expect_config(&config.model(&data.train), name)
-                .map_err(js_error)?;
-        }
-        state.experiment = None;
-        let summary =
-            serde_json::json!({ "model": trained.config, "classes": trained.class_names });
-        state.trained = Some(trained);
-        Ok(summary.to_string())
+        to_json(&self.quick(|p| p.import_model(&bytes, name))?)
     }
 
-    /// Builds the unlearning requests of an experiment config (JSON) against the trained model:
-    /// normal and every attack it names. `on_event` hears each stage as JSON. Resolves to JSON:
-    /// per request its kind, label, size, stealth and cost, and `gallery` samples (original
-    /// beside submitted image, with the model's predictions).
-    pub fn craft(
-        &self,
-        config_json: String,
-        gallery: usize,
-        on_event: js_sys::Function,
-    ) -> js_sys::Promise {
-        let state = self.state.clone();
+    /// Crafts the current config's requests against the model. `on_event` hears each stage as
+    /// JSON. Resolves to JSON: per request its kind, label, size, stealth and cost, and
+    /// `gallery` samples (original beside submitted image, with the model's predictions).
+    pub fn craft(&self, gallery: usize, on_event: js_sys::Function) -> js_sys::Promise {
+        let slot = self.pipeline.clone();
         future_to_promise(async move {
-            let config = parse_config(&config_json)?;
-            let (run, data, trained) = state.borrow().ready()?;
-            if config.run != run {
-                return Err(js_error(
-                    "the experiment's run config differs from the loaded one: load it first",
-                ));
-            }
             let mut event = |e| report_event(&on_event, e);
-            let crafted = experiment::craft(&config, &data, &trained, &mut event)
-                .await
-                .map_err(js_error)?;
-            let mut requests = Vec::new();
-            for prepared in &crafted.requests {
-                let samples = prepared
-                    .gallery(&trained, &data.train, gallery)
-                    .await
-                    .map_err(js_error)?;
-                requests.push(serde_json::json!({
-                    "percent": prepared.percent,
-                    "attack": prepared.attack,
-                    "name": prepared.attack.name(),
-                    "label": prepared.label,
-                    "stats": prepared.stats(),
-                    "samples": samples,
-                }));
-            }
-            let summary = serde_json::json!({
-                "requests": requests,
-                "seconds": crafted.seconds,
-                "class_names": data.train.class_names,
-            });
-            state.borrow_mut().experiment = Some((config, crafted));
-            Ok(JsValue::from_str(&summary.to_string()))
+            let view = with_pipeline(slot, async |p| {
+                let mut crossings = Crossings::default();
+                p.craft(&mut crossings, |_| Ok(()), &mut event).await?;
+                p.crafted_view(gallery).await
+            })
+            .await?;
+            Ok(JsValue::from_str(&to_json(&view)?))
         })
     }
 
-    /// Puts the crafted requests through the service with the config's (JSON) unlearning
-    /// method; resolves to the experiment report as JSON. The config must build the same
-    /// requests as the one they were crafted with.
-    pub fn unlearn(&self, config_json: String, on_event: js_sys::Function) -> js_sys::Promise {
-        let state = self.state.clone();
+    /// Puts the crafted requests through the current config's service; resolves to the
+    /// experiment report as JSON.
+    pub fn unlearn(&self, on_event: js_sys::Function) -> js_sys::Promise {
+        let slot = self.pipeline.clone();
         future_to_promise(async move {
-            let config = parse_config(&config_json)?;
-            let (_, data, trained) = state.borrow().ready()?;
-            let (crafted_for, crafted) = state
-                .borrow()
-                .experiment
-                .clone()
-                .ok_or_else(|| js_error("no requests crafted: call craft() first"))?;
-            if !crafted_for.same_requests(&config) {
-                return Err(js_error(
-                    "the requests were crafted for another config: craft them again",
-                ));
-            }
             let mut event = |e| report_event(&on_event, e);
-            let report = experiment::unlearn(&config, &data, &trained, &crafted, &mut event)
-                .await
-                .map_err(js_error)?;
+            let report =
+                with_pipeline(slot, async |p| Ok(p.unlearn(&mut event).await?.clone())).await?;
             Ok(JsValue::from_str(&to_json(&report)?))
         })
     }

@@ -1,0 +1,139 @@
+//! What an experiment reports: one [`Row`] per request and unlearning step size, in the shape
+//! of the paper's Tables IV and V.
+
+use serde::{Deserialize, Serialize};
+
+use super::Attack;
+use super::ExperimentConfig;
+use super::craft::RequestStats;
+use crate::attack::request::SubmittedLabel;
+use crate::metrics::{Evaluation, Shift};
+use crate::unlearn::first_order;
+
+/// One request's outcome.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Row {
+    /// The row's display title, e.g. `Pushing-I (targeted) 50% (original)`.
+    pub title: String,
+    /// Request size in percent of class A.
+    pub percent: f64,
+    /// The first-order step size this row was unlearned with.
+    pub tau: Option<f64>,
+    /// The request kind.
+    pub attack: Attack,
+    /// The submitted-label choice.
+    pub label: SubmittedLabel,
+    /// The request's size, stealth and crafting cost (flattened into the row in JSON).
+    #[serde(flatten)]
+    pub stats: RequestStats,
+    /// Overall test accuracy after unlearning.
+    pub accuracy: f64,
+    /// Class A's test accuracy after unlearning.
+    pub accuracy_a: f64,
+    /// Class B's test accuracy after unlearning.
+    pub accuracy_b: f64,
+    /// Per-class test accuracy after unlearning.
+    pub per_class: Vec<f64>,
+    /// Where class A's correctly classified test images went.
+    pub shift: Shift,
+    /// Test confusion matrix after unlearning.
+    pub confusion: Vec<Vec<u32>>,
+}
+
+/// The experiment's report.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ExperimentReport {
+    /// Crate version.
+    pub version: String,
+    /// The config (seed and backend included).
+    pub config: ExperimentConfig,
+    /// The backend's name.
+    pub backend: String,
+    /// The unlearning method and its service in words.
+    pub method: String,
+    /// Class names.
+    pub class_names: Vec<String>,
+    /// Test evaluation before unlearning.
+    pub before: Evaluation,
+    /// Train-set accuracy before unlearning.
+    pub train_accuracy: f64,
+    /// The first-order step size used (calibrated or fixed), if that is the method.
+    pub tau: Option<f64>,
+    /// The calibration, if tau was calibrated.
+    pub calibration: Option<first_order::Calibration>,
+    /// One row per request.
+    pub rows: Vec<Row>,
+    /// Wall time in seconds.
+    pub seconds: f64,
+}
+
+impl ExperimentReport {
+    /// The report as markdown tables shaped like the paper's Tables IV and V.
+    pub fn markdown(&self) -> String {
+        let c = &self.config;
+        let a = self
+            .class_names
+            .iter()
+            .position(|n| *n == c.class_a)
+            .unwrap_or(0);
+        let pct = |v: f64| format!("{:.1}", v * 100.0);
+        let mut out = format!(
+            "Before unlearning: train {}%, test {}%, {} test {}%. Method: {}{}.\n\n",
+            pct(self.train_accuracy),
+            pct(self.before.accuracy),
+            c.class_a,
+            pct(self.before.per_class[a]),
+            c.method.describe(),
+            match (&self.calibration, self.tau) {
+                (Some(cal), Some(t)) => format!(
+                    ", tau calibrated to {t:.3e} (validation {} -> {}%)",
+                    pct(cal.accuracy_before),
+                    pct(cal.accuracy_after)
+                ),
+                (None, Some(t)) => format!(", tau {t:.3e}"),
+                _ => String::new(),
+            }
+        );
+        let tau = |r: &Row| r.tau.map_or("-".to_string(), |t| format!("{t:.2e}"));
+        out += &format!(
+            "| request | tau | attack | label | crafted | overall % | {} % | {} % | mean SSIM | mean l2 | queries/sample |\n|---|---|---|---|---|---|---|---|---|---|---|\n",
+            c.class_a, c.class_b
+        );
+        for r in &self.rows {
+            out += &format!(
+                "| {} ({}%) | {} | {} | {:?} | {} | {} | {} | {} | {:.3} | {:.3} | {:.0} |\n",
+                r.stats.size,
+                r.percent,
+                tau(r),
+                r.attack.name(),
+                r.label,
+                r.stats.crafted,
+                pct(r.accuracy),
+                pct(r.accuracy_a),
+                pct(r.accuracy_b),
+                r.stats.mean_ssim,
+                r.stats.mean_l2,
+                r.stats.mean_queries
+            );
+        }
+        let correct = self.rows.first().map_or(0, |r| r.shift.correct_before);
+        out += &format!(
+            "\nWhere the {correct} {} test images classified correctly before unlearning went (Table V):\n\n\
+             | request | tau | attack | label | {} kept | moved to {} | moved elsewhere |\n|---|---|---|---|---|---|---|\n",
+            c.class_a, c.class_a, c.class_b
+        );
+        for r in &self.rows {
+            out += &format!(
+                "| {} | {} | {} | {:?} | {} | {} | {} |\n",
+                r.stats.size,
+                tau(r),
+                r.attack.name(),
+                r.label,
+                r.shift.kept,
+                r.shift.to_b,
+                r.shift.elsewhere
+            );
+        }
+        out
+    }
+}

@@ -1,0 +1,112 @@
+//! The service's part: set up once for the experiment (its step size fixed or calibrated), it
+//! unlearns every crafted request from a copy of the same model; each outcome is evaluated on
+//! the test split.
+
+use super::report::{ExperimentReport, Row};
+use super::{Crafted, Event, ExperimentConfig, classes, stage};
+use crate::data::Dataset;
+use crate::error::Result;
+use crate::metrics::{self, Evaluation, Shift};
+use crate::model::Trained;
+use crate::run::RunData;
+use crate::unlearn::{Holdings, Service};
+
+/// Sets up the service, applies every crafted request to a copy of `model` and evaluates each
+/// outcome on the test split.
+pub async fn unlearn(
+    config: &ExperimentConfig,
+    data: &RunData,
+    model: &Trained,
+    crafted: &Crafted,
+    event: &mut impl FnMut(Event),
+) -> Result<ExperimentReport> {
+    let start = web_time::Instant::now();
+    let train = &data.train;
+    let (class_a, class_b) = classes(config, train)?;
+    let device = model.model.device();
+    let before = metrics::evaluate(&model.model, &data.test, &device).await?;
+    let train_accuracy = metrics::evaluate(&model.model, train, &device)
+        .await?
+        .accuracy;
+
+    let holdings = Holdings {
+        train,
+        validation: &data.validation,
+        training: &config.run.train,
+        seed: config.run.seed,
+    };
+    let calibrates = config.method.calibrates();
+    if calibrates {
+        stage(event, "calibrating tau", 0, 1);
+    }
+    let service = Service::open(model, holdings, &config.method, class_a).await?;
+    if calibrates {
+        stage(event, "calibrating tau", 1, 1);
+    }
+    let mut services = vec![service.clone()];
+    if service.tau().is_some() {
+        services.extend(config.also_taus.iter().map(|&t| service.with_tau(t)));
+    }
+
+    let mut rows = Vec::new();
+    let total = crafted.requests.len() * services.len();
+    // Identical requests (Pushing-I submitted with its prediction is its original label) are
+    // unlearned once per tau.
+    let mut done: Vec<(Option<f64>, &Dataset, Evaluation)> = Vec::new();
+    for (k, (service, prepared)) in services
+        .iter()
+        .flat_map(|s| std::iter::repeat(s).zip(&crafted.requests))
+        .enumerate()
+    {
+        stage(event, "unlearning", k, total);
+        let tau = service.tau();
+        let submitted = &prepared.request.submitted;
+        let same = |(t, d, _): &&(Option<f64>, &Dataset, Evaluation)| {
+            *t == tau && d.labels == submitted.labels && d.images == submitted.images
+        };
+        let after = match done.iter().find(same) {
+            Some((_, _, after)) => after.clone(),
+            None => {
+                let unlearned = service.unlearn(model, &prepared.request).await?;
+                let after = metrics::evaluate(&unlearned, &data.test, &device).await?;
+                done.push((tau, submitted, after.clone()));
+                after
+            }
+        };
+        rows.push(Row {
+            title: prepared.title(),
+            percent: prepared.percent,
+            tau,
+            attack: prepared.attack.clone(),
+            label: prepared.label,
+            stats: prepared.stats(),
+            accuracy: after.accuracy,
+            accuracy_a: after.per_class[class_a as usize],
+            accuracy_b: after.per_class[class_b as usize],
+            per_class: after.per_class.clone(),
+            shift: Shift::between(
+                &data.test.labels,
+                &before.predictions,
+                &after.predictions,
+                class_a,
+                class_b,
+            ),
+            confusion: after.confusion,
+        });
+        crate::host::yield_now().await;
+    }
+    stage(event, "unlearning", total, total);
+    Ok(ExperimentReport {
+        version: crate::VERSION.to_string(),
+        config: config.clone(),
+        backend: config.run.backend.name().to_string(),
+        method: config.method.describe(),
+        class_names: train.class_names.clone(),
+        before,
+        train_accuracy,
+        tau: service.tau(),
+        calibration: service.calibration().cloned(),
+        rows,
+        seconds: crafted.seconds + start.elapsed().as_secs_f64(),
+    })
+}

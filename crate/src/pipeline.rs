@@ -1,0 +1,309 @@
+//! The lab's pipeline: the experiment config and what has been done for it (data loaded, model
+//! trained or imported, requests crafted, requests unlearned). Every host drives this one type:
+//! the page through the wasm binding, the CLI's `reproduce`, the tests.
+//!
+//! Whatever the pipeline holds is valid for its current config. A new config keeps what still
+//! applies and drops the rest in one place, [`Pipeline::reset`] (as TensorFlow Playground's one
+//! `reset()`): new data drops everything downstream; another run config (preset, training) drops
+//! the model; another class, percentage, attack, label or search drops the crafted requests; a
+//! change of the unlearning method alone keeps them, so the same requests meet another service.
+
+use std::ops::ControlFlow;
+
+use burn::prelude::Device;
+use serde::{Deserialize, Serialize};
+
+use crate::attack::crossings::Crossings;
+use crate::backend::BackendKind;
+use crate::data::{DataSource, Files};
+use crate::error::{Error, Result};
+use crate::experiment::{self, Crafted, CraftedView, Event, ExperimentConfig, ExperimentReport};
+use crate::model::Trained;
+use crate::run::{RunConfig, RunData, RunReport};
+use crate::train::Progress;
+
+/// How far the pipeline has come for its config; each stage holds every earlier one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stage {
+    /// No config yet.
+    Empty,
+    /// A checked config, nothing done for it.
+    Configured,
+    /// Its data loaded.
+    Loaded,
+    /// A model trained or imported for its run.
+    Trained,
+    /// Its requests crafted against that model.
+    Crafted,
+    /// Its requests unlearned: the report is ready.
+    Unlearned,
+}
+
+/// The images loaded, as a host shows them.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DataSummary {
+    /// Training images.
+    pub train: usize,
+    /// Validation images.
+    pub validation: usize,
+    /// Test images.
+    pub test: usize,
+    /// Class names.
+    pub classes: Vec<String>,
+}
+
+/// An imported model, as a host shows it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ModelSummary {
+    /// Its architecture.
+    pub model: crate::model::ModelConfig,
+    /// Its output classes.
+    pub classes: Vec<String>,
+}
+
+/// The lab's state on one backend: a config and what has been done for it.
+pub struct Pipeline {
+    backend: BackendKind,
+    device: Device,
+    source: DataSource,
+    config: Option<ExperimentConfig>,
+    data: Option<RunData>,
+    model: Option<Trained>,
+    crafted: Option<Crafted>,
+    report: Option<ExperimentReport>,
+}
+
+impl Pipeline {
+    /// An empty pipeline computing on `device` (of `backend`), reading data from `source`.
+    pub fn new(backend: BackendKind, device: Device, source: DataSource) -> Self {
+        Self {
+            backend,
+            device,
+            source,
+            config: None,
+            data: None,
+            model: None,
+            crafted: None,
+            report: None,
+        }
+    }
+
+    /// The device it computes on.
+    pub fn device(&self) -> &Device {
+        &self.device
+    }
+
+    /// Where its data comes from.
+    pub fn source(&self) -> &DataSource {
+        &self.source
+    }
+
+    /// How far the pipeline has come.
+    pub fn stage(&self) -> Stage {
+        if self.report.is_some() {
+            Stage::Unlearned
+        } else if self.crafted.is_some() {
+            Stage::Crafted
+        } else if self.model.is_some() {
+            Stage::Trained
+        } else if self.data.is_some() {
+            Stage::Loaded
+        } else if self.config.is_some() {
+            Stage::Configured
+        } else {
+            Stage::Empty
+        }
+    }
+
+    /// The current config.
+    pub fn config(&self) -> Result<&ExperimentConfig> {
+        self.config
+            .as_ref()
+            .ok_or_else(|| Error::config("config", "no experiment config given yet"))
+    }
+
+    /// The loaded data, the model, the crafted requests and the report, where they exist.
+    pub fn data(&self) -> Option<&RunData> {
+        self.data.as_ref()
+    }
+
+    /// The model trained or imported for the config's run.
+    pub fn model(&self) -> Option<&Trained> {
+        self.model.as_ref()
+    }
+
+    /// The requests crafted for the config.
+    pub fn crafted(&self) -> Option<&Crafted> {
+        self.crafted.as_ref()
+    }
+
+    /// The report of the config's experiment.
+    pub fn report(&self) -> Option<&ExperimentReport> {
+        self.report.as_ref()
+    }
+
+    /// Drops everything from `stage` on: the one place where work is invalidated.
+    pub fn reset(&mut self, stage: Stage) {
+        if stage <= Stage::Configured {
+            self.config = None;
+        }
+        if stage <= Stage::Loaded {
+            self.data = None;
+        }
+        if stage <= Stage::Trained {
+            self.model = None;
+        }
+        if stage <= Stage::Crafted {
+            self.crafted = None;
+        }
+        self.report = None;
+    }
+
+    /// Checks `config` whole and makes it current, keeping what still applies to it (see the
+    /// module's rules); returns the stage it keeps.
+    pub fn configure(&mut self, config: ExperimentConfig) -> Result<Stage> {
+        config.validate()?;
+        if config.run.backend != self.backend {
+            return Err(Error::config(
+                "run.backend",
+                format!(
+                    "{} is not this lab's backend ({}): start the lab on it",
+                    config.run.backend.name(),
+                    self.backend.name()
+                ),
+            ));
+        }
+        if let Some(previous) = &self.config {
+            let from = if !same_data(&previous.run, &config.run) {
+                Stage::Loaded
+            } else if previous.run != config.run {
+                Stage::Trained
+            } else if !previous.same_requests(&config) {
+                Stage::Crafted
+            } else if *previous != config {
+                Stage::Unlearned
+            } else {
+                return Ok(self.stage());
+            };
+            self.reset(from);
+        }
+        self.config = Some(config);
+        Ok(self.stage())
+    }
+
+    /// Adds dataset files handed over by the user; loaded data is dropped (and all after it).
+    /// Returns the stage kept.
+    pub fn add_files(&mut self, files: Files) -> Stage {
+        match &mut self.source {
+            DataSource::Files(held) => held.merge(files),
+            other => *other = DataSource::Files(files),
+        }
+        self.reset(Stage::Loaded);
+        self.stage()
+    }
+
+    /// Loads the config's data unless it is loaded.
+    pub fn load(&mut self) -> Result<DataSummary> {
+        if self.data.is_none() {
+            self.data = Some(self.config()?.run.load(&self.source)?);
+        }
+        let data = self.data.as_ref().expect("loaded above");
+        Ok(DataSummary {
+            train: data.train.len(),
+            validation: data.validation.len(),
+            test: data.test.len(),
+            classes: data.train.class_names.clone(),
+        })
+    }
+
+    /// Trains the config's model on its data (loading it first if needed); `observe` hears the
+    /// progress and may stop the training.
+    pub async fn train(
+        &mut self,
+        observe: impl FnMut(&Progress) -> ControlFlow<()>,
+    ) -> Result<RunReport> {
+        self.load()?;
+        self.reset(Stage::Trained);
+        let run = &self.config()?.run;
+        let data = self.data.as_ref().expect("loaded above");
+        let (trained, report) = crate::run::run(run, data, &self.device, observe).await?;
+        self.model = Some(trained);
+        Ok(report)
+    }
+
+    /// Uses the model in a model file's `bytes` (named `origin` in messages) for the config's
+    /// run; it must have the architecture the run builds for its data.
+    pub fn import_model(&mut self, bytes: &[u8], origin: &str) -> Result<ModelSummary> {
+        self.load()?;
+        let trained = Trained::from_bytes(bytes, &self.device, origin)?;
+        let data = self.data.as_ref().expect("loaded above");
+        trained.expect_config(&self.config()?.run.model(&data.train), origin)?;
+        self.reset(Stage::Trained);
+        let summary = ModelSummary {
+            model: trained.config.clone(),
+            classes: trained.class_names.clone(),
+        };
+        self.model = Some(trained);
+        Ok(summary)
+    }
+
+    /// Crafts the config's requests against the model, pushing only the samples `crossings`
+    /// does not hold yet (it gets the new ones; `checkpoint` hears it every few samples).
+    pub async fn craft(
+        &mut self,
+        crossings: &mut Crossings,
+        checkpoint: impl FnMut(&Crossings) -> Result<()>,
+        event: &mut impl FnMut(Event),
+    ) -> Result<&Crafted> {
+        let (config, data, model) = self.ready()?;
+        let crafted =
+            experiment::craft_with(config, data, model, crossings, checkpoint, event).await?;
+        self.reset(Stage::Crafted);
+        Ok(self.crafted.insert(crafted))
+    }
+
+    /// The crafted requests with `samples` gallery samples each.
+    pub async fn crafted_view(&self, samples: usize) -> Result<CraftedView> {
+        let (_, data, model) = self.ready()?;
+        let crafted = self.crafted.as_ref().ok_or_else(not_crafted)?;
+        crafted.view(model, &data.train, samples).await
+    }
+
+    /// Puts the crafted requests through the config's service; returns the report.
+    pub async fn unlearn(&mut self, event: &mut impl FnMut(Event)) -> Result<&ExperimentReport> {
+        let (config, data, model) = self.ready()?;
+        let crafted = self.crafted.as_ref().ok_or_else(not_crafted)?;
+        let report = experiment::unlearn(config, data, model, crafted, event).await?;
+        Ok(self.report.insert(report))
+    }
+
+    /// The config, its data and the model, or what is missing.
+    fn ready(&self) -> Result<(&ExperimentConfig, &RunData, &Trained)> {
+        let config = self.config()?;
+        let data = self
+            .data
+            .as_ref()
+            .ok_or_else(|| Error::config("data", "not loaded yet: load it first"))?;
+        let model = self
+            .model
+            .as_ref()
+            .ok_or_else(|| Error::config("model", "none yet: train or import one first"))?;
+        Ok((config, data, model))
+    }
+}
+
+fn not_crafted() -> Error {
+    Error::config("requests", "none crafted yet: craft them first")
+}
+
+/// Whether two runs read the same images (dataset, files, subsets and seed): the architecture,
+/// the training settings and the backend do not change the data.
+fn same_data(a: &RunConfig, b: &RunConfig) -> bool {
+    RunConfig {
+        preset: b.preset,
+        train: b.train.clone(),
+        backend: b.backend,
+        ..a.clone()
+    } == *b
+}
