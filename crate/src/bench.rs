@@ -17,8 +17,8 @@ use crate::attack::push::{self, EfficientConfig, Goal, PushConfig, Search, ZooCo
 use crate::backend::BackendKind;
 use crate::data::Dataset;
 use crate::error::{Error, Result};
-use crate::metrics::read_f32;
 use crate::model::{Preset, Trained, input};
+use crate::tensor::read_f32;
 use crate::train::{Optimizer, Stepper};
 
 /// What to measure.

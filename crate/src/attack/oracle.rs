@@ -6,8 +6,9 @@ use burn::tensor::activation::softmax;
 
 use crate::data::ImageShape;
 use crate::error::Result;
-use crate::metrics::{EVAL_BATCH, read_f32};
+use crate::metrics::EVAL_BATCH;
 use crate::model::Cnn;
+use crate::tensor::read_f32;
 
 /// The model behind a probability-only interface that counts queries.
 #[derive(Debug, Clone)]

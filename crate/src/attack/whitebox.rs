@@ -6,8 +6,8 @@ use burn::prelude::*;
 use super::oracle::Oracle;
 use super::push::Goal;
 use crate::error::Result;
-use crate::metrics::read_f32;
 use crate::model::Cnn;
+use crate::tensor::read_f32;
 
 /// The model prepared for input gradients (inference mode, autodiff device).
 #[derive(Debug, Clone)]
