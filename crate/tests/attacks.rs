@@ -9,7 +9,7 @@ use overunlearn::attack::push::{
 };
 use overunlearn::attack::walk::WalkConfig;
 use overunlearn::data::{Dataset, ImageShape};
-use overunlearn::model::{BlockConfig, ModelConfig, Trained};
+use overunlearn::model::{BlockConfig, ModelConfig, Trained, input};
 
 /// One small model trained on synthetic colours, shared by the tests, and samples to push.
 fn trained() -> (Trained, Dataset) {
@@ -47,7 +47,7 @@ fn train_model() -> (Trained, Dataset) {
 }
 
 fn label_of(oracle: &mut Oracle, image: &[u8]) -> u16 {
-    let x: Vec<f32> = image.iter().map(|&v| f32::from(v) / 255.0).collect();
+    let x = input::unit_pixels(image);
     let p = pollster::block_on(oracle.query(&x)).unwrap();
     p.iter()
         .enumerate()
@@ -68,11 +68,7 @@ fn l2(a: &[u8], b: &[u8]) -> f64 {
 fn the_oracle_counts_every_image_queried() {
     let (model, samples) = trained();
     let mut oracle = Oracle::new(&model.model, samples.shape, 3);
-    let x: Vec<f32> = samples
-        .images
-        .iter()
-        .map(|&v| f32::from(v) / 255.0)
-        .collect();
+    let x = input::unit_pixels(&samples.images);
     let p = pollster::block_on(oracle.query(&x)).unwrap();
     assert_eq!(oracle.queries(), samples.len() as u64);
     assert_eq!(p.len(), samples.len() * 3);

@@ -20,6 +20,8 @@ use super::oracle::Oracle;
 use super::walk::{self, WalkConfig};
 use super::whitebox::WhiteBox;
 use crate::error::{Error, Result};
+use crate::metrics::argmax;
+use crate::model::input::{quantise, unit_pixels};
 use crate::rng;
 
 /// Where to push.
@@ -174,15 +176,6 @@ pub(super) fn margin(log_p: &[f32], label: u16, goal: Goal) -> f64 {
     }
 }
 
-pub(super) fn argmax(p: &[f32]) -> u16 {
-    p.iter()
-        .enumerate()
-        .fold((0, f32::NEG_INFINITY), |best, (j, &v)| {
-            if v > best.1 { (j, v) } else { best }
-        })
-        .0 as u16
-}
-
 pub(super) fn log(p: &[f32]) -> Vec<f32> {
     p.iter().map(|&v| v.max(1e-30).ln()).collect()
 }
@@ -193,16 +186,6 @@ pub(super) fn l2(a: &[f32], b: &[f32]) -> f64 {
         .map(|(&x, &y)| f64::from(x - y).powi(2))
         .sum::<f64>()
         .sqrt()
-}
-
-fn quantise(x: &[f32]) -> Vec<u8> {
-    x.iter()
-        .map(|&v| (v * 255.0).round().clamp(0.0, 255.0) as u8)
-        .collect()
-}
-
-fn unit(x: &[u8]) -> Vec<f32> {
-    x.iter().map(|&v| f32::from(v) / 255.0).collect()
 }
 
 /// Pushes `image` (CHW bytes, true label `label`) across the boundary toward `goal`.
@@ -216,7 +199,7 @@ pub async fn push(
 ) -> Result<std::result::Result<Crossing, Failure>> {
     let start = Instant::now();
     let first_query = oracle.queries();
-    let x0 = unit(image);
+    let x0 = unit_pixels(image);
     let p0 = oracle.query(&x0).await?;
     if argmax(&p0) != label {
         return Ok(Err(Failure::Misclassified));
@@ -324,13 +307,13 @@ async fn refine(
     eps: f64,
 ) -> Result<Option<(Vec<u8>, Vec<u8>, u16)>> {
     let classify = async |oracle: &mut Oracle, q: &[u8]| -> Result<u16> {
-        Ok(argmax(&oracle.query(&unit(q)).await?))
+        Ok(argmax(&oracle.query(&unit_pixels(q)).await?))
     };
     let mut start = quantise(inside);
     if classify(oracle, &start).await? != label {
         start = original.to_vec();
     }
-    let start_f = unit(&start);
+    let start_f = unit_pixels(&start);
     let along = |f: f32| -> Vec<u8> {
         let x: Vec<f32> = start_f
             .iter()
@@ -353,7 +336,7 @@ async fn refine(
     };
     let (mut lo, mut hi, mut q_lo) = (0.0f32, f_end, start);
     for _ in 0..40 {
-        if l2(&unit(&q_lo), &unit(&q_hi)) <= eps {
+        if l2(&unit_pixels(&q_lo), &unit_pixels(&q_hi)) <= eps {
             break;
         }
         let mid = (lo + hi) / 2.0;

@@ -10,6 +10,7 @@ use super::push::{self, Crossing, Failure, Goal, PushConfig};
 use crate::data::Dataset;
 use crate::error::{Error, Result};
 use crate::metrics::{self, stealth::Stealth};
+use crate::model::input;
 use crate::rng;
 
 /// The label submitted with each request image.
@@ -85,11 +86,7 @@ async fn labels(
         SubmittedLabel::Original => sources.iter().map(|&s| train.labels[s]).collect(),
         SubmittedLabel::ClassB => vec![class_b; sources.len()],
         SubmittedLabel::Prediction => {
-            let x: Vec<f32> = images
-                .concat()
-                .iter()
-                .map(|&v| f32::from(v) / 255.0)
-                .collect();
+            let x = input::unit_pixels(&images.concat());
             let p = oracle.query(&x).await?;
             p.chunks(oracle.classes()).map(metrics::argmax).collect()
         }

@@ -17,8 +17,9 @@
 use serde::{Deserialize, Serialize};
 
 use super::oracle::Oracle;
-use super::push::{Differences, Goal, argmax, estimate_gradient, l2};
+use super::push::{Differences, Goal, estimate_gradient, l2};
 use crate::error::Result;
+use crate::metrics::argmax;
 use crate::rng;
 
 /// Settings of the boundary walk.

@@ -6,7 +6,7 @@ use burn::prelude::*;
 use super::oracle::Oracle;
 use super::push::Goal;
 use crate::error::Result;
-use crate::model::Cnn;
+use crate::model::{Cnn, input};
 use crate::tensor::read_f32;
 
 /// The model prepared for input gradients (inference mode, autodiff device).
@@ -36,14 +36,9 @@ impl WhiteBox {
         goal: Goal,
     ) -> Result<(f64, Vec<f64>)> {
         oracle.charge(1);
-        let s = oracle.shape();
-        let input = Tensor::<4>::from_data(
-            TensorData::new(x.to_vec(), [1, s.channels, s.height, s.width]),
-            &self.device,
-        )
-        .require_grad();
+        let input = input::unit_tensor(x.to_vec(), oracle.shape(), &self.device).require_grad();
         let log_p = burn::tensor::activation::log_softmax(
-            self.net.forward(input.clone().sub_scalar(0.5)),
+            self.net.forward(input::from_unit(input.clone())),
             1,
         );
         let classes = oracle.classes();
