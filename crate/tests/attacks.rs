@@ -4,10 +4,9 @@ mod common;
 
 use overunlearn::attack::compare;
 use overunlearn::attack::oracle::Oracle;
-use overunlearn::attack::push::{
-    self, Crossing, EfficientConfig, Goal, PushConfig, Search, ZooConfig,
+use overunlearn::attack::search::{
+    self, Crossing, EfficientConfig, Goal, PushConfig, Search, WalkConfig, ZooConfig,
 };
-use overunlearn::attack::walk::WalkConfig;
 use overunlearn::data::{Dataset, ImageShape};
 use overunlearn::model::{BlockConfig, ModelConfig, Trained, input};
 
@@ -101,7 +100,7 @@ fn check(search: Search, goal_of: impl Fn(u16) -> Goal, max_failures: usize) -> 
         }
         let goal = goal_of(label);
         let before = oracle.queries();
-        let pushed = push::push(
+        let pushed = search::push(
             &mut oracle,
             samples.image(i),
             label,
@@ -193,7 +192,7 @@ fn push_efficient(i: usize, goal: Goal, walk: bool) -> Option<Crossing> {
         ..PushConfig::default()
     };
     let mut oracle = Oracle::new(&model.model, samples.shape, 3);
-    pollster::block_on(push::push(
+    pollster::block_on(search::push(
         &mut oracle,
         samples.image(i),
         samples.labels[i],

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use web_time::Instant;
 
 use super::oracle::Oracle;
-use super::push::{Goal, PushConfig};
+use super::search::{Goal, PushConfig};
 use crate::data::{Dataset, ImageShape};
 use crate::error::{Error, Result};
 use crate::metrics::{argmax, stealth::Stealth};

@@ -6,7 +6,7 @@ use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
 
 use super::oracle::Oracle;
-use super::push::{self, Crossing, Failure, Goal, PushConfig};
+use super::search::{self, Crossing, Failure, Goal, PushConfig};
 use crate::data::Dataset;
 use crate::error::{Error, Result};
 use crate::metrics::{self, stealth::Stealth};
@@ -200,7 +200,7 @@ pub(crate) async fn push_source(
     seed: u64,
 ) -> Result<std::result::Result<Crossing, Failure>> {
     let sample_seed = seed ^ (source as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-    push::push(
+    search::push(
         oracle,
         train.image(source),
         train.labels[source],
