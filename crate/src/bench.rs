@@ -13,12 +13,12 @@ use serde::{Deserialize, Serialize};
 use web_time::Instant;
 
 use crate::attack::oracle::Oracle;
-use crate::attack::push::{self, EfficientConfig, Goal, PushConfig, Search, ZooConfig};
+use crate::attack::search::{self, EfficientConfig, Goal, PushConfig, Search, ZooConfig};
 use crate::backend::BackendKind;
 use crate::data::Dataset;
 use crate::error::{Error, Result};
-use crate::metrics::read_f32;
 use crate::model::{Preset, Trained, input};
+use crate::tensor::read_f32;
 use crate::train::{Optimizer, Stepper};
 
 /// What to measure.
@@ -245,7 +245,7 @@ pub async fn push_figures(
             }
             let t = Instant::now();
             let before = oracle.queries();
-            let result = push::push(
+            let result = search::push(
                 &mut oracle,
                 test.image(i),
                 test.labels[i],
@@ -254,7 +254,7 @@ pub async fn push_figures(
                 seed.wrapping_add(i as u64),
             )
             .await?;
-            if result == Err(push::Failure::Misclassified) {
+            if result == Err(search::Failure::Misclassified) {
                 continue;
             }
             attempted += 1;

@@ -6,6 +6,7 @@
 //!
 //! - [`data`]: the official CIFAR-10, CIFAR-100 and STL-10 files, archives, seeded subsets;
 //! - [`model`]: the VGG-style network, its presets, input scaling and model files;
+//! - [`tensor`]: reading tensors back to the host (async, for browsers too);
 //! - [`train`]: the training loop with progress and cancellation;
 //! - [`metrics`]: accuracy, per-class accuracy, confusion matrices, class probabilities;
 //! - [`unlearn`]: the unlearning service's methods (first-order, fine-tuning, gradient ascent);
@@ -30,6 +31,7 @@ pub mod pipeline;
 pub mod pretrained;
 pub mod rng;
 pub mod run;
+pub mod tensor;
 pub mod train;
 pub mod unlearn;
 #[cfg(target_arch = "wasm32")]

@@ -4,12 +4,11 @@ mod common;
 
 use overunlearn::attack::compare;
 use overunlearn::attack::oracle::Oracle;
-use overunlearn::attack::push::{
-    self, Crossing, EfficientConfig, Goal, PushConfig, Search, ZooConfig,
+use overunlearn::attack::search::{
+    self, Crossing, EfficientConfig, Goal, PushConfig, Search, WalkConfig, ZooConfig,
 };
-use overunlearn::attack::walk::WalkConfig;
 use overunlearn::data::{Dataset, ImageShape};
-use overunlearn::model::{BlockConfig, ModelConfig, Trained};
+use overunlearn::model::{BlockConfig, ModelConfig, Trained, input};
 
 /// One small model trained on synthetic colours, shared by the tests, and samples to push.
 fn trained() -> (Trained, Dataset) {
@@ -47,7 +46,7 @@ fn train_model() -> (Trained, Dataset) {
 }
 
 fn label_of(oracle: &mut Oracle, image: &[u8]) -> u16 {
-    let x: Vec<f32> = image.iter().map(|&v| f32::from(v) / 255.0).collect();
+    let x = input::unit_pixels(image);
     let p = pollster::block_on(oracle.query(&x)).unwrap();
     p.iter()
         .enumerate()
@@ -68,11 +67,7 @@ fn l2(a: &[u8], b: &[u8]) -> f64 {
 fn the_oracle_counts_every_image_queried() {
     let (model, samples) = trained();
     let mut oracle = Oracle::new(&model.model, samples.shape, 3);
-    let x: Vec<f32> = samples
-        .images
-        .iter()
-        .map(|&v| f32::from(v) / 255.0)
-        .collect();
+    let x = input::unit_pixels(&samples.images);
     let p = pollster::block_on(oracle.query(&x)).unwrap();
     assert_eq!(oracle.queries(), samples.len() as u64);
     assert_eq!(p.len(), samples.len() * 3);
@@ -105,7 +100,7 @@ fn check(search: Search, goal_of: impl Fn(u16) -> Goal, max_failures: usize) -> 
         }
         let goal = goal_of(label);
         let before = oracle.queries();
-        let pushed = push::push(
+        let pushed = search::push(
             &mut oracle,
             samples.image(i),
             label,
@@ -197,7 +192,7 @@ fn push_efficient(i: usize, goal: Goal, walk: bool) -> Option<Crossing> {
         ..PushConfig::default()
     };
     let mut oracle = Oracle::new(&model.model, samples.shape, 3);
-    pollster::block_on(push::push(
+    pollster::block_on(search::push(
         &mut oracle,
         samples.image(i),
         samples.labels[i],

@@ -3,8 +3,8 @@
 mod common;
 
 use burn::prelude::*;
-use overunlearn::metrics::read_f32;
 use overunlearn::model::input;
+use overunlearn::tensor::read_f32;
 
 #[test]
 fn pixels_are_scaled_to_minus_half_plus_half() {

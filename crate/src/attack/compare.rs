@@ -8,10 +8,11 @@ use serde::{Deserialize, Serialize};
 use web_time::Instant;
 
 use super::oracle::Oracle;
-use super::push::{self, Goal, PushConfig};
+use super::search::{Goal, PushConfig};
 use crate::data::{Dataset, ImageShape};
 use crate::error::{Error, Result};
-use crate::metrics::stealth::Stealth;
+use crate::metrics::{argmax, stealth::Stealth};
+use crate::model::input;
 use crate::rng;
 
 /// One search's results on the compared samples.
@@ -63,11 +64,11 @@ pub async fn correct_samples(
     for chunk in members.chunks(256) {
         let x: Vec<f32> = chunk
             .iter()
-            .flat_map(|&i| train.image(i).iter().map(|&v| f32::from(v) / 255.0))
+            .flat_map(|&i| train.image(i).iter().map(|&p| input::unit(p)))
             .collect();
         let p = oracle.query(&x).await?;
         for (&i, row) in chunk.iter().zip(p.chunks(oracle.classes())) {
-            if picked.len() < count && push::argmax(row) == class {
+            if picked.len() < count && argmax(row) == class {
                 picked.push(i);
             }
         }

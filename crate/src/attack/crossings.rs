@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::push::{Crossing, Failure, Goal};
+use super::search::{Crossing, Failure, Goal};
 
 /// A sample's crossing, or why there is none.
 pub type Outcome = std::result::Result<Crossing, Failure>;

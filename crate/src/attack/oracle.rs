@@ -6,8 +6,9 @@ use burn::tensor::activation::softmax;
 
 use crate::data::ImageShape;
 use crate::error::Result;
-use crate::metrics::{EVAL_BATCH, read_f32};
-use crate::model::Cnn;
+use crate::metrics::EVAL_BATCH;
+use crate::model::{Cnn, input};
+use crate::tensor::read_f32;
 
 /// The model behind a probability-only interface that counts queries.
 #[derive(Debug, Clone)]
@@ -67,12 +68,7 @@ impl Oracle {
         let s = self.shape;
         let mut out = Vec::with_capacity(n * self.classes);
         for chunk in images.chunks(EVAL_BATCH * s.len()) {
-            let m = chunk.len() / s.len();
-            let x = Tensor::<4>::from_data(
-                TensorData::new(chunk.to_vec(), [m, s.channels, s.height, s.width]),
-                &self.device,
-            )
-            .sub_scalar(0.5);
+            let x = input::from_unit(input::unit_tensor(chunk.to_vec(), s, &self.device));
             out.extend(read_f32(softmax(self.model.forward(x), 1)).await?);
         }
         Ok(out)

@@ -6,10 +6,11 @@ use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
 
 use super::oracle::Oracle;
-use super::push::{self, Crossing, Failure, Goal, PushConfig};
+use super::search::{self, Crossing, Failure, Goal, PushConfig};
 use crate::data::Dataset;
 use crate::error::{Error, Result};
 use crate::metrics;
+use crate::model::input;
 use crate::rng;
 use crate::unlearn::request::Request;
 
@@ -50,11 +51,7 @@ async fn labels(
         SubmittedLabel::Original => sources.iter().map(|&s| train.labels[s]).collect(),
         SubmittedLabel::ClassB => vec![class_b; sources.len()],
         SubmittedLabel::Prediction => {
-            let x: Vec<f32> = images
-                .concat()
-                .iter()
-                .map(|&v| f32::from(v) / 255.0)
-                .collect();
+            let x = input::unit_pixels(&images.concat());
             let p = oracle.query(&x).await?;
             p.chunks(oracle.classes()).map(metrics::argmax).collect()
         }
@@ -168,7 +165,7 @@ pub(crate) async fn push_source(
     seed: u64,
 ) -> Result<std::result::Result<Crossing, Failure>> {
     let sample_seed = seed ^ (source as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-    push::push(
+    search::push(
         oracle,
         train.image(source),
         train.labels[source],

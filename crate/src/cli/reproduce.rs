@@ -5,9 +5,8 @@ use std::path::PathBuf;
 
 use clap::Args;
 use overunlearn::attack::crossings::Crossings;
-use overunlearn::attack::push::{EfficientConfig, Goal, Search, ZooConfig};
 use overunlearn::attack::request::SubmittedLabel;
-use overunlearn::attack::walk::WalkConfig;
+use overunlearn::attack::search::{EfficientConfig, Goal, Search, WalkConfig, ZooConfig};
 use overunlearn::data::SubsetSpec;
 use overunlearn::experiment::{Attack, Event, ExperimentConfig};
 use overunlearn::model::Preset;
@@ -211,7 +210,7 @@ impl ReproduceArgs {
                 "retrain" => Method::Retrain,
                 other => return Err(Error::config("method", format!("unknown method {other:?}"))),
             },
-            push: overunlearn::attack::push::PushConfig {
+            push: overunlearn::attack::search::PushConfig {
                 search,
                 query_budget: self.query_budget,
                 walk: WalkConfig {

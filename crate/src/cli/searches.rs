@@ -6,8 +6,9 @@ use std::path::PathBuf;
 use clap::Args;
 use overunlearn::attack::compare::{self, SearchSummary};
 use overunlearn::attack::oracle::Oracle;
-use overunlearn::attack::push::{EfficientConfig, Goal, PushConfig, Search, ZooConfig};
-use overunlearn::attack::walk::WalkConfig;
+use overunlearn::attack::search::{
+    EfficientConfig, Goal, PushConfig, Search, WalkConfig, ZooConfig,
+};
 use overunlearn::data::SubsetSpec;
 use overunlearn::model::Trained;
 use overunlearn::run::RunConfig;

@@ -3,9 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::attack::push::PushConfig;
 use crate::attack::request::SubmittedLabel;
-use crate::attack::walk::WalkConfig;
+use crate::attack::search::{PushConfig, WalkConfig};
 use crate::data::SubsetSpec;
 use crate::error::{Error, Result};
 use crate::model::Preset;

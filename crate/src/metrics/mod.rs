@@ -8,8 +8,9 @@ use burn::tensor::activation::softmax;
 use serde::{Deserialize, Serialize};
 
 use crate::data::Dataset;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::model::{Cnn, input};
+use crate::tensor::{read_f32, read_i64};
 
 /// The images per forward pass when evaluating.
 pub const EVAL_BATCH: usize = 256;
@@ -169,24 +170,4 @@ pub fn argmax(scores: &[f32]) -> u16 {
             if v > best.1 { (j, v) } else { best }
         })
         .0 as u16
-}
-
-/// Reads a float tensor back to the host (async: works in browsers too).
-pub async fn read_f32<const D: usize>(tensor: Tensor<D>) -> Result<Vec<f32>> {
-    let data = tensor.into_data_async().await.map_err(read_error)?;
-    data.convert::<f32>()
-        .try_into_vec::<f32>()
-        .map_err(read_error)
-}
-
-/// Reads an int tensor back to the host.
-pub async fn read_i64<const D: usize>(tensor: Tensor<D, Int>) -> Result<Vec<i64>> {
-    let data = tensor.into_data_async().await.map_err(read_error)?;
-    data.convert::<i64>()
-        .try_into_vec::<i64>()
-        .map_err(read_error)
-}
-
-fn read_error(e: impl std::fmt::Debug) -> Error {
-    Error::backend("read-back", format!("{e:?}"))
 }

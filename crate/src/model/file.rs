@@ -60,7 +60,7 @@ impl Trained {
         out.extend_from_slice(&(json.len() as u32).to_le_bytes());
         out.extend_from_slice(&json);
         for tensor in collector.tensors {
-            let values = crate::metrics::read_f32(tensor).await?;
+            let values = crate::tensor::read_f32(tensor).await?;
             out.extend(values.iter().flat_map(|v| v.to_le_bytes()));
         }
         Ok(out)

@@ -1,12 +1,52 @@
 //! Images and labels as tensors, scaled as in the paper: pixel / 255 - 0.5, in [-0.5, 0.5].
+//!
+//! The attacks search on the unit scale, pixel / 255 in [0, 1], and hand the model their
+//! images shifted by [`from_unit`]; this module is the one place that knows both scales.
 
 use burn::prelude::*;
 
-use crate::data::Dataset;
+use crate::data::{Dataset, ImageShape};
+
+/// What the model's input range is shifted by from the unit scale.
+const OFFSET: f32 = 0.5;
+
+/// One pixel byte on the unit scale [0, 1] the attacks search on.
+pub fn unit(pixel: u8) -> f32 {
+    f32::from(pixel) / 255.0
+}
+
+/// Pixel bytes on the unit scale, one value each.
+pub fn unit_pixels(pixels: &[u8]) -> Vec<f32> {
+    pixels.iter().map(|&p| unit(p)).collect()
+}
+
+/// The nearest pixel bytes of unit-scale values (clamped to [0, 255]): the 8-bit images a
+/// user can submit.
+pub fn quantise(values: &[f32]) -> Vec<u8> {
+    values
+        .iter()
+        .map(|&v| (v * 255.0).round().clamp(0.0, 255.0) as u8)
+        .collect()
+}
 
 /// Scales one pixel byte into the model's input range.
 pub fn scale(pixel: u8) -> f32 {
-    f32::from(pixel) / 255.0 - 0.5
+    unit(pixel) - OFFSET
+}
+
+/// Unit-scale images of `shape` (CHW, one after the other) as a `[n, channels, height, width]`
+/// tensor, still on the unit scale (so that a gradient can be taken with respect to it).
+pub fn unit_tensor(values: Vec<f32>, shape: ImageShape, device: &Device) -> Tensor<4> {
+    let n = values.len() / shape.len();
+    Tensor::from_data(
+        TensorData::new(values, [n, shape.channels, shape.height, shape.width]),
+        device,
+    )
+}
+
+/// Unit-scale images shifted into the model's input range.
+pub fn from_unit(images: Tensor<4>) -> Tensor<4> {
+    images.sub_scalar(OFFSET)
 }
 
 /// The images at `indices` as a `[n, channels, height, width]` tensor of scaled values.

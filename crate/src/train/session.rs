@@ -21,6 +21,7 @@ use crate::error::{Error, Result};
 use crate::metrics::{self, Evaluation};
 use crate::model::{Cnn, ModelConfig, Trained, input};
 use crate::rng::{self, Rng};
+use crate::tensor::read_f32;
 
 /// A training run in progress.
 pub struct Session {
@@ -202,7 +203,7 @@ impl Session {
                 .expect("the network is back after every step");
             let (net, stats) = self.stepper.step(net, images, targets);
             self.net = Some(net);
-            let stats = metrics::read_f32(stats).await?;
+            let stats = read_f32(stats).await?;
             let (batch_loss, batch_hits) = (f64::from(stats[0]), f64::from(stats[1]));
             if !batch_loss.is_finite() {
                 return Err(Error::config(

@@ -16,10 +16,10 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::oracle::Oracle;
-use super::push::{Differences, Goal, argmax, estimate_gradient, l2};
+use super::common::{Context, Goal, l2};
+use super::gradient::{self, Differences, Probes};
 use crate::error::Result;
-use crate::rng;
+use crate::metrics::argmax;
 
 /// Settings of the boundary walk.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -44,8 +44,9 @@ impl Default for WalkConfig {
     }
 }
 
-/// Whether probabilities `p` are on the goal's side of the boundary.
-pub(super) fn reached(p: &[f32], label: u16, goal: Goal) -> bool {
+/// Whether probabilities `p` are on the goal's side of the boundary (by the predicted class,
+/// where the searches' [`Context::across`] asks for a non-positive margin).
+fn reached(p: &[f32], label: u16, goal: Goal) -> bool {
     match goal {
         Goal::Untargeted => argmax(p) != label,
         Goal::Targeted(b) => argmax(p) == b,
@@ -70,13 +71,8 @@ impl Boundary {
 
 /// Binary search on the segment from `x0` (classified `label`) to `outside` (on the goal's side)
 /// until the ends are within 1% of the segment's length.
-async fn bisect(
-    oracle: &mut Oracle,
-    x0: &[f32],
-    outside: &[f32],
-    label: u16,
-    goal: Goal,
-) -> Result<Boundary> {
+async fn bisect(ctx: &mut Context<'_>, outside: &[f32]) -> Result<Boundary> {
+    let (x0, label, goal) = (ctx.x0, ctx.label, ctx.goal);
     let at = |t: f32| -> Vec<f32> {
         x0.iter()
             .zip(outside)
@@ -86,7 +82,7 @@ async fn bisect(
     let (mut lo, mut hi, mut inside_label) = (0.0f32, 1.0f32, label);
     while hi - lo > 0.01 {
         let mid = (lo + hi) / 2.0;
-        let p = oracle.query(&at(mid)).await?;
+        let p = ctx.oracle.query(&at(mid)).await?;
         if reached(&p, label, goal) {
             hi = mid;
         } else {
@@ -100,21 +96,17 @@ async fn bisect(
     })
 }
 
-/// Walks from the crossing `outside` (on the goal's side) along the boundary toward `x0` while
-/// the oracle has counted fewer than `query_limit` queries. Returns the closest boundary point
-/// whose inside keeps `label`, as (inside, outside), or `None` if none was found.
-#[allow(clippy::too_many_arguments)]
+/// Walks from the crossing `outside` (on the goal's side) along the boundary toward the
+/// original while the sample's query budget lasts. Returns the closest boundary point whose
+/// inside keeps the true label, as (inside, outside), or `None` if none was found.
 pub(super) async fn walk(
-    oracle: &mut Oracle,
-    x0: &[f32],
-    label: u16,
-    goal: Goal,
+    ctx: &mut Context<'_>,
     outside: &[f32],
     config: &WalkConfig,
-    query_limit: u64,
-    rng: &mut rng::Rng,
 ) -> Result<Option<(Vec<f32>, Vec<f32>)>> {
-    let mut current = bisect(oracle, x0, outside, label, goal).await?;
+    let (x0, label, goal) = (ctx.x0, ctx.label, ctx.goal);
+    let query_limit = ctx.first_query + ctx.query_budget;
+    let mut current = bisect(ctx, outside).await?;
     let valid = |b: &Boundary| b.inside_label == label;
     let mut best = valid(&current).then(|| (current.inside.clone(), current.outside.clone()));
     let mut best_distance = if best.is_some() {
@@ -124,23 +116,18 @@ pub(super) async fn walk(
     };
     let mut normal = vec![0.0f64; x0.len()];
     for t in 1..=config.iterations {
-        if oracle.queries() >= query_limit {
+        if ctx.oracle.queries() >= query_limit {
             break;
         }
         let d = current.distance(x0);
         let sigma = (0.05 * d).clamp(0.01, 0.2);
-        let g = estimate_gradient(
-            oracle,
-            &current.outside,
-            label,
-            goal,
-            config.probes,
+        let probes = Probes {
+            count: config.probes,
             sigma,
-            config.resolution,
-            Differences::OneSided,
-            rng,
-        )
-        .await?;
+            resolution: config.resolution,
+            differences: Differences::OneSided,
+        };
+        let g = gradient::estimate(ctx, &current.outside, &probes).await?;
         let norm = g.iter().map(|v| v * v).sum::<f64>().sqrt();
         if !(norm > 0.0 && norm.is_finite()) {
             continue;
@@ -162,7 +149,7 @@ pub(super) async fn walk(
         // flat boundary, tried at the current distance.
         let mut candidate = None;
         let ray = toward(x0, d);
-        if reached(&oracle.query(&ray).await?, label, goal) {
+        if reached(&ctx.oracle.query(&ray).await?, label, goal) {
             candidate = Some(ray);
         }
         // Otherwise a step from the boundary point along the normal, shortened geometrically.
@@ -172,7 +159,7 @@ pub(super) async fn walk(
                 break;
             }
             let x = toward(&current.outside, xi);
-            if reached(&oracle.query(&x).await?, label, goal) {
+            if reached(&ctx.oracle.query(&x).await?, label, goal) {
                 candidate = Some(x);
             }
             xi /= 2.0;
@@ -180,7 +167,7 @@ pub(super) async fn walk(
         let Some(candidate) = candidate else {
             continue;
         };
-        let next = bisect(oracle, x0, &candidate, label, goal).await?;
+        let next = bisect(ctx, &candidate).await?;
         let distance = next.distance(x0);
         if valid(&next) && distance < best_distance {
             best = Some((next.inside.clone(), next.outside.clone()));
