@@ -16,23 +16,20 @@ async function fetchData(configJson, base) {
     const response = await fetch(new URL(path, base));
     return response.ok ? new Uint8Array(await response.arrayBuffer()) : null;
   };
-  const missing = [];
   let count = 0;
-  for (const path of files.required) {
+  /** Hands `path` to the core if the server has it; says whether it did. */
+  const add = async (path) => {
     const bytes = await get(path);
     if (bytes) {
       lab.addFile(path, bytes);
       count += 1;
-    } else missing.push(path);
-  }
-  if (missing.length === 0) {
-    for (const path of files.optional) {
-      const bytes = await get(path);
-      if (bytes) {
-        lab.addFile(path, bytes);
-        count += 1;
-      }
     }
+    return bytes !== null;
+  };
+  const missing = [];
+  for (const path of files.required) if (!(await add(path))) missing.push(path);
+  if (missing.length === 0) {
+    for (const path of files.optional) await add(path);
     return count;
   }
   const archive = await get(files.archive);
