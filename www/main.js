@@ -112,6 +112,8 @@ async function startBackend() {
   $("backend-status").dataset.backend = backend;
   $("version").textContent = `core ${version}`;
   showConfig();
+  // The new core's pipeline starts from the page's config (the URL is left as it is).
+  await configure(current());
 }
 
 // ---- config -----------------------------------------------------------------------------
@@ -138,11 +140,17 @@ async function step(op, args = {}, onProgress = null, transfer = []) {
 /** Hands the page's controls to the core's pipeline as the current config; the core checks it
  * and keeps what still applies. */
 async function readConfig() {
-  const text = JSON.stringify(collect(current()));
-  const { stage, config } = await state.client.call("configure", { config: text });
+  const config = await configure(collect(current()));
   state.store.save(config);
-  showStage(stage);
   return config;
+}
+
+/** Makes `config` the core pipeline's current config; returns it as the core filled it in. */
+async function configure(config) {
+  const text = JSON.stringify(config);
+  const { stage, config: checked } = await state.client.call("configure", { config: text });
+  showStage(stage);
+  return checked;
 }
 
 function showConfig() {

@@ -132,9 +132,16 @@ impl Lab {
     /// Makes an experiment config (JSON) current, keeping what still applies to it; returns
     /// JSON `{stage, config}`: the stage kept and the config with every default filled in.
     pub fn configure(&self, json: &str) -> Result<String, JsValue> {
+        /// The answer, in the config's own field order (a `json!` map would sort the keys, and
+        /// the page keys its stored models by this text).
+        #[derive(serde::Serialize)]
+        struct Configured {
+            stage: crate::pipeline::Stage,
+            config: ExperimentConfig,
+        }
         let config = parse_config(json)?;
         let stage = self.quick(|p| p.configure(config.clone()))?;
-        to_json(&serde_json::json!({ "stage": stage, "config": config }))
+        to_json(&Configured { stage, config })
     }
 
     /// How far the pipeline has come (JSON of [`crate::pipeline::Stage`]).
