@@ -15,8 +15,8 @@ use crate::error::{Error, Result};
 use crate::metrics::{self, Evaluation, Shift};
 use crate::model::Preset;
 use crate::model::Trained;
-use crate::run::{RunConfig, RunData};
 use crate::train::TrainConfig;
+use crate::training_run::{RunConfig, RunData};
 use crate::unlearn::first_order::{self, Tau};
 use crate::unlearn::{Method, Service};
 

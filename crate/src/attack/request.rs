@@ -25,6 +25,22 @@ pub enum SubmittedLabel {
     ClassB,
 }
 
+impl SubmittedLabel {
+    /// Every choice.
+    pub const ALL: [Self; 3] = [Self::Prediction, Self::Original, Self::ClassB];
+
+    /// The name in configs and on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Prediction => "prediction",
+            Self::Original => "original",
+            Self::ClassB => "class_b",
+        }
+    }
+}
+
+crate::named!(SubmittedLabel, "label");
+
 /// A request: the images submitted, their labels, and the training samples they stand for.
 #[derive(Debug, Clone)]
 pub struct Request {

@@ -6,6 +6,8 @@
 pub mod file;
 pub mod input;
 
+pub use file::ModelFile;
+
 use burn::module::{Flag, ModuleMapper, Param};
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
@@ -194,21 +196,7 @@ impl Preset {
     }
 }
 
-impl std::str::FromStr for Preset {
-    type Err = Error;
-
-    fn from_str(s: &str) -> Result<Self> {
-        Self::ALL
-            .into_iter()
-            .find(|p| p.name() == s)
-            .ok_or_else(|| {
-                Error::config(
-                    "preset",
-                    format!("unknown preset {s:?} (expected paper, lab or tutorial)"),
-                )
-            })
-    }
-}
+crate::named!(Preset, "preset");
 
 impl ModelConfig {
     /// Checks that the architecture can be built.

@@ -21,11 +21,11 @@ impl Lab {
             (s.files.clone(), s.device.clone(), s.backend)
         };
         Ok(future_to_promise(async move {
+            let kind = DatasetKind::Cifar10;
             let opened = DataSource::Files(files)
-                .open(DatasetKind::Cifar10.layout())
+                .open(kind.layout())
                 .map_err(js_error)?;
-            let data = crate::data::cifar::load_cifar10(&opened, Split::Train, Some(&[1]))
-                .map_err(js_error)?;
+            let data = kind.read(&opened, Split::Train, &[1]).map_err(js_error)?;
             let report = bench::bench(&config, &data, backend, &device)
                 .await
                 .map_err(js_error)?;

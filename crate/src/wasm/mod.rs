@@ -14,8 +14,8 @@ use wasm_bindgen_futures::future_to_promise;
 use crate::backend::BackendKind;
 use crate::data::{DataSource, Files};
 use crate::experiment::{self, Crafted, Event, ExperimentConfig};
-use crate::model::Trained;
-use crate::run::{RunConfig, RunData};
+use crate::model::{ModelFile, Trained};
+use crate::training_run::{RunConfig, RunData};
 
 /// Installs the panic hook so Rust panics reach the console with their message.
 #[wasm_bindgen(start)]
@@ -58,7 +58,7 @@ pub fn check_config(json: &str) -> Result<String, JsValue> {
     to_json(&parse_config(json)?)
 }
 
-/// The dataset files an experiment config reads (JSON of [`crate::run::DataFiles`]).
+/// The dataset files an experiment config reads (JSON of [`crate::training_run::DataFiles`]).
 #[wasm_bindgen(js_name = dataFiles)]
 pub fn data_files(json: &str) -> Result<String, JsValue> {
     to_json(&parse_config(json)?.run.files())
@@ -188,9 +188,10 @@ impl Lab {
                     _ => ControlFlow::Continue(()),
                 }
             };
-            let (trained, report) = crate::run::run(&config, &data, &device, observe)
-                .await
-                .map_err(js_error)?;
+            let (trained, report) =
+                crate::training_run::train_and_test(&config, &data, &device, observe)
+                    .await
+                    .map_err(js_error)?;
             let mut s = state.borrow_mut();
             s.trained = Some(trained);
             s.experiment = None;
@@ -200,17 +201,20 @@ impl Lab {
         })
     }
 
-    /// The trained model as model-file bytes (a `Uint8Array`).
+    /// The trained model as model-file bytes (a `Uint8Array`), with the loaded run config as
+    /// the run that trained it.
     #[wasm_bindgen(js_name = exportModel)]
     pub fn export_model(&self) -> js_sys::Promise {
         let state = self.state.clone();
         future_to_promise(async move {
-            let trained = state
-                .borrow()
-                .trained
-                .clone()
-                .ok_or_else(|| js_error("no trained model to export"))?;
-            let bytes = trained.to_bytes().await.map_err(js_error)?;
+            let (trained, run) = {
+                let s = state.borrow();
+                let trained = s.trained.clone();
+                (trained, s.config.clone())
+            };
+            let trained = trained.ok_or_else(|| js_error("no trained model to export"))?;
+            let run = run.ok_or_else(|| js_error("no data loaded: call load() first"))?;
+            let bytes = trained.to_bytes(&run).await.map_err(js_error)?;
             Ok(js_sys::Uint8Array::from(bytes.as_slice()).into())
         })
     }
@@ -220,10 +224,12 @@ impl Lab {
     #[wasm_bindgen(js_name = importModel)]
     pub fn import_model(&self, name: &str, bytes: Vec<u8>) -> Result<String, JsValue> {
         let mut state = self.state.borrow_mut();
-        let trained = Trained::from_bytes(&bytes, &state.device, name).map_err(js_error)?;
+        let trained = ModelFile::open(&bytes, &state.device, name)
+            .map_err(js_error)?
+            .trained;
         if let (Some(config), Some(data)) = (&state.config, &state.data) {
-            trained
-                .expect_config(&config.model(&data.train), name)
+            config
+                .check_model(&trained, &data.train, name)
                 .map_err(js_error)?;
         }
         state.experiment = None;
