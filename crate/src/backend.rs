@@ -18,6 +18,9 @@ pub enum BackendKind {
 }
 
 impl BackendKind {
+    /// Every backend.
+    pub const ALL: [Self; 2] = [Self::Flex, Self::Wgpu];
+
     /// The name used on the command line, in URLs and in reports.
     pub fn name(self) -> &'static str {
         match self {
@@ -38,23 +41,4 @@ impl BackendKind {
     }
 }
 
-impl std::str::FromStr for BackendKind {
-    type Err = Error;
-
-    fn from_str(s: &str) -> Result<Self> {
-        match s {
-            "flex" => Ok(Self::Flex),
-            "wgpu" | "webgpu" => Ok(Self::Wgpu),
-            _ => Err(Error::config(
-                "backend",
-                format!("unknown backend {s:?} (expected flex or wgpu)"),
-            )),
-        }
-    }
-}
-
-impl std::fmt::Display for BackendKind {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name())
-    }
-}
+crate::named!(BackendKind, "backend", aliases: ["webgpu" => BackendKind::Wgpu]);

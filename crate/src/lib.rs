@@ -12,8 +12,9 @@
 //! - [`unlearn`]: the unlearning service's methods (first-order, fine-tuning, gradient ascent);
 //! - [`attack`]: black-box oracle and pushing samples to the decision boundary;
 //! - [`experiment`]: normal vs malicious requests through the service, Tables IV and V;
-//! - [`run`]: a whole training run from a serialisable config to a report;
+//! - [`training_run`]: a whole training run from a serialisable config to a report;
 //! - [`backend`]: picking flex or wgpu at run time;
+//! - [`names`]: parsing and printing the enums configs and hosts spell by name;
 //! - [`host`]: yielding to the host's event loop between long steps;
 //! - [`bench`]: training, inference and pushing figures (`overunlearn bench`, the bench page);
 //! - `wasm` (wasm32 only): the JavaScript bindings.
@@ -27,12 +28,13 @@ pub mod experiment;
 pub mod host;
 pub mod metrics;
 pub mod model;
+pub mod names;
 pub mod pipeline;
 pub mod pretrained;
 pub mod rng;
-pub mod run;
 pub mod tensor;
 pub mod train;
+pub mod training_run;
 pub mod unlearn;
 #[cfg(target_arch = "wasm32")]
 pub mod wasm;

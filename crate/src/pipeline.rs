@@ -19,8 +19,9 @@ use crate::data::{DataSource, Files};
 use crate::error::{Error, Result};
 use crate::experiment::{self, Crafted, CraftedView, Event, ExperimentConfig, ExperimentReport};
 use crate::model::Trained;
-use crate::run::{RunConfig, RunData, RunReport};
 use crate::train::Progress;
+use crate::training_run::ModelFile;
+use crate::training_run::{RunConfig, RunData, RunReport};
 
 /// How far the pipeline has come for its config; each stage holds every earlier one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -69,7 +70,7 @@ pub struct Pipeline {
     source: DataSource,
     config: Option<ExperimentConfig>,
     data: Option<RunData>,
-    model: Option<Trained>,
+    model: Option<ModelFile>,
     crafted: Option<Crafted>,
     report: Option<ExperimentReport>,
 }
@@ -130,7 +131,16 @@ impl Pipeline {
 
     /// The model trained or imported for the config's run.
     pub fn model(&self) -> Option<&Trained> {
-        self.model.as_ref()
+        self.model.as_ref().map(|m| &m.trained)
+    }
+
+    /// The model as model-file bytes, with the run that trained it.
+    pub async fn model_bytes(&self) -> Result<Vec<u8>> {
+        let file = self
+            .model
+            .as_ref()
+            .ok_or_else(|| Error::config("model", "none yet: train or import one first"))?;
+        file.trained.to_bytes(&file.run).await
     }
 
     /// The requests crafted for the config.
@@ -227,24 +237,36 @@ impl Pipeline {
         self.reset(Stage::Trained);
         let run = &self.config()?.run;
         let data = self.data.as_ref().expect("loaded above");
-        let (trained, report) = crate::run::run(run, data, &self.device, observe).await?;
-        self.model = Some(trained);
+        let (trained, report) =
+            crate::training_run::train_and_test(run, data, &self.device, observe).await?;
+        self.model = Some(ModelFile {
+            trained,
+            run: run.clone(),
+        });
         Ok(report)
     }
 
     /// Uses the model in a model file's `bytes` (named `origin` in messages) for the config's
-    /// run; it must have the architecture the run builds for its data.
+    /// run: see [`Pipeline::use_model`].
     pub fn import_model(&mut self, bytes: &[u8], origin: &str) -> Result<ModelSummary> {
+        let file = ModelFile::open(bytes, &self.device, origin)?;
+        self.use_model(file, origin)
+    }
+
+    /// Uses an opened model file for the config's run (loading its data first): it must suit
+    /// the data the run draws ([`RunConfig::check_model`]).
+    pub fn use_model(&mut self, file: ModelFile, origin: &str) -> Result<ModelSummary> {
         self.load()?;
-        let trained = Trained::from_bytes(bytes, &self.device, origin)?;
         let data = self.data.as_ref().expect("loaded above");
-        trained.expect_config(&self.config()?.run.model(&data.train), origin)?;
+        self.config()?
+            .run
+            .check_model(&file.trained, &data.train, origin)?;
         self.reset(Stage::Trained);
         let summary = ModelSummary {
-            model: trained.config.clone(),
-            classes: trained.class_names.clone(),
+            model: file.trained.config.clone(),
+            classes: file.trained.class_names.clone(),
         };
-        self.model = Some(trained);
+        self.model = Some(file);
         Ok(summary)
     }
 
@@ -286,8 +308,7 @@ impl Pipeline {
             .as_ref()
             .ok_or_else(|| Error::config("data", "not loaded yet: load it first"))?;
         let model = self
-            .model
-            .as_ref()
+            .model()
             .ok_or_else(|| Error::config("model", "none yet: train or import one first"))?;
         Ok((config, data, model))
     }

@@ -7,8 +7,8 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
-use crate::run::RunConfig;
 use crate::train::EpochSummary;
+use crate::training_run::RunConfig;
 
 /// What the lab records about a shipped model.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

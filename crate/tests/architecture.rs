@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 /// The top-level modules from the ground up: each may import only those before it.
 const LAYERS: &[&str] = &[
     "error",
+    "names",
     "rng",
     "host",
     "backend",
@@ -16,7 +17,7 @@ const LAYERS: &[&str] = &[
     "model",
     "metrics",
     "train",
-    "run",
+    "training_run",
     "pretrained",
     "unlearn",
     "attack",

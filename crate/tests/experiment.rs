@@ -6,7 +6,7 @@ mod common;
 use overunlearn::data::DatasetKind;
 use overunlearn::experiment::{self, Attack, ExperimentConfig};
 use overunlearn::model::Preset;
-use overunlearn::run::RunData;
+use overunlearn::training_run::RunData;
 use overunlearn::unlearn::Method;
 use overunlearn::unlearn::first_order::{FirstOrderConfig, Tau};
 

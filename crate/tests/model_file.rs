@@ -1,11 +1,40 @@
-//! Saving and loading models, and refusing files for another architecture or format version.
+//! Saving and loading models, refusing files for another architecture or format version, and
+//! converting version-1 files.
 
 mod common;
 
 use burn::prelude::*;
-use overunlearn::data::ImageShape;
+use overunlearn::data::{DatasetKind, ImageShape};
 use overunlearn::metrics;
 use overunlearn::model::{ModelConfig, Preset, Trained};
+use overunlearn::training_run::RunConfig;
+use overunlearn::training_run::{ModelFile, model_file};
+
+/// Reads model-file bytes on the CPU.
+fn open(bytes: &[u8], origin: &str) -> overunlearn::Result<ModelFile> {
+    ModelFile::open(bytes, &Device::flex(), origin)
+}
+
+/// Model-file bytes of `trained`, recording `run`.
+fn save(trained: &Trained, run: &RunConfig) -> Vec<u8> {
+    pollster::block_on(trained.to_bytes(run)).unwrap()
+}
+
+/// The bytes of a version-1 file with the same network: no run in the header.
+fn as_version_1(bytes: &[u8]) -> Vec<u8> {
+    let end = 16 + u32::from_le_bytes(bytes[12..16].try_into().unwrap()) as usize;
+    let mut header: serde_json::Value = serde_json::from_slice(&bytes[16..end]).unwrap();
+    header.as_object_mut().unwrap().remove("run");
+    header["format_version"] = 1.into();
+    header["crate_version"] = "0.0.9".into();
+    let json = serde_json::to_vec(&header).unwrap();
+    let mut out = b"OVUNLRN\0".to_vec();
+    out.extend_from_slice(&1u32.to_le_bytes());
+    out.extend_from_slice(&(json.len() as u32).to_le_bytes());
+    out.extend_from_slice(&json);
+    out.extend_from_slice(&bytes[end..]);
+    out
+}
 
 fn tiny(classes: usize) -> ModelConfig {
     let mut config = Preset::Tutorial.config(
@@ -37,11 +66,18 @@ fn trained_alone(config: &ModelConfig, seed: u64) -> Trained {
 }
 
 #[test]
-fn a_saved_model_loads_back_with_identical_outputs() {
+fn a_saved_model_loads_back_with_identical_outputs_and_its_run() {
     let device = Device::flex();
     let original = trained(&tiny(3), 1);
-    let bytes = pollster::block_on(original.to_bytes()).unwrap();
-    let loaded = Trained::from_bytes(&bytes, &device, "m.bin").unwrap();
+    let run = RunConfig {
+        seed: 7,
+        batches: vec![2],
+        ..RunConfig::default()
+    };
+    let bytes = save(&original, &run);
+    let file = open(&bytes, "m.bin").unwrap();
+    assert_eq!(file.run, run);
+    let loaded = file.trained;
     assert_eq!(loaded.config, original.config);
     assert_eq!(loaded.class_names, original.class_names);
     let data = common::synthetic(3, 4, 8, 5);
@@ -62,49 +98,72 @@ fn a_saved_model_loads_back_with_identical_outputs() {
         pollster::block_on(metrics::probabilities(&other.model, &data, &idx, &device)).unwrap();
     assert_ne!(p0, p2);
     // Saving the loaded model gives the same bytes.
-    assert_eq!(pollster::block_on(loaded.to_bytes()).unwrap(), bytes);
+    assert_eq!(save(&loaded, &run), bytes);
 }
 
 #[test]
 fn files_from_another_version_or_architecture_are_refused() {
-    let device = Device::flex();
-    let bytes = pollster::block_on(trained(&tiny(3), 1).to_bytes()).unwrap();
+    let bytes = save(&trained(&tiny(3), 1), &RunConfig::default());
 
     let mut newer = bytes.clone();
-    newer[8..12].copy_from_slice(&2u32.to_le_bytes());
-    let e = Trained::from_bytes(&newer, &device, "new.bin")
-        .unwrap_err()
-        .to_string();
+    newer[8..12].copy_from_slice(&3u32.to_le_bytes());
+    let e = open(&newer, "new.bin").unwrap_err().to_string();
     assert!(
-        e.contains("new.bin") && e.contains("format version 2") && e.contains("reads version 1"),
+        e.contains("new.bin: made by format version 3")
+            && e.contains("reads format version 2; use a newer overunlearn"),
         "{e}"
     );
 
-    let e = Trained::from_bytes(b"PK\x03\x04 certainly not a model", &device, "x.zip")
+    let e = open(&as_version_1(&bytes), "old.bin")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("old.bin: made by format version 1 (overunlearn 0.0.9)")
+            && e.contains("re-train it or convert it with `overunlearn convert"),
+        "{e}"
+    );
+
+    let e = open(b"PK\x03\x04 certainly not a model", "x.zip")
         .unwrap_err()
         .to_string();
     assert!(e.contains("x.zip: not an overunlearn model file"), "{e}");
 
-    let e = Trained::from_bytes(&bytes[..bytes.len() - 6], &device, "cut.bin")
+    let e = open(&bytes[..bytes.len() - 6], "cut.bin")
         .unwrap_err()
         .to_string();
     assert!(e.contains("cut.bin") && e.contains("truncated"), "{e}");
 
-    // A file for another architecture, refused where this one is expected.
-    let other = Trained::from_bytes(
-        &pollster::block_on(trained(&tiny(5), 1).to_bytes()).unwrap(),
-        &device,
-        "five.bin",
-    )
-    .unwrap();
-    let e = other
-        .expect_config(&tiny(3), "five.bin")
+    // A model for other classes or another architecture, refused by the one compatibility rule.
+    let shape = tiny(3).input;
+    let data = common::synthetic(3, 2, shape.height, 1);
+    let run = RunConfig {
+        preset: Preset::Tutorial,
+        ..RunConfig::default()
+    };
+    let five = trained(&Preset::Tutorial.config(shape, 5), 1);
+    let e = run
+        .check_model(&five, &data, "five.bin")
         .unwrap_err()
         .to_string();
     assert!(
-        e.contains("five.bin: holds a different architecture") && e.contains("\"num_classes\":5"),
+        e.contains("five.bin: was trained on 8x8 images of classes [\"c0\"")
+            && e.contains("cifar10 as this run draws it has 8x8"),
         "{e}"
     );
+    let mut lab = trained(&Preset::Lab.config(shape, 3), 1);
+    lab.class_names = data.class_names.clone();
+    let e = run
+        .check_model(&lab, &data, "lab.bin")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("lab.bin: holds a different architecture")
+            && e.contains("where the tutorial preset builds"),
+        "{e}"
+    );
+    let mut fits = trained(&Preset::Tutorial.config(shape, 3), 1);
+    fits.class_names = data.class_names.clone();
+    run.check_model(&fits, &data, "fits.bin").unwrap();
 
     // A header that lies about the architecture: tensors no longer fit.
     let header_end = 16 + u32::from_le_bytes(bytes[12..16].try_into().unwrap()) as usize;
@@ -113,11 +172,54 @@ fn files_from_another_version_or_architecture_are_refused() {
     assert_eq!(lying.len(), header.len(), "the edit keeps the layout");
     let mut patched = bytes.clone();
     patched[16..header_end].copy_from_slice(lying.as_bytes());
-    let e = Trained::from_bytes(&patched, &device, "lie.bin")
-        .unwrap_err()
-        .to_string();
+    let e = open(&patched, "lie.bin").unwrap_err().to_string();
     assert!(
         e.contains("lie.bin") && e.contains("dense.weight has shape"),
         "{e}"
     );
+}
+
+#[test]
+fn a_version_1_file_converts_with_its_run_and_the_same_weights() {
+    let run = RunConfig {
+        preset: Preset::Tutorial,
+        seed: 3,
+        ..RunConfig::default()
+    };
+    let config = Preset::Tutorial.config(DatasetKind::Cifar10.shape(), 10);
+    let original = trained(&config, 4);
+    let current = save(&original, &run);
+    let old = as_version_1(&current);
+    assert!(open(&old, "old.bin").is_err());
+
+    let converted = model_file::convert(&old, &run, "old.bin").unwrap();
+    assert_eq!(
+        converted, current,
+        "the same file as one saved with its run"
+    );
+    let body =
+        |b: &[u8]| b.len() - (16 + u32::from_le_bytes(b[12..16].try_into().unwrap()) as usize);
+    assert_eq!(
+        &converted[converted.len() - body(&converted)..],
+        &old[old.len() - body(&old)..]
+    );
+    assert_eq!(open(&converted, "new.bin").unwrap().run, run);
+
+    // A run that does not build this architecture is not the model's.
+    let lab = RunConfig {
+        preset: Preset::Lab,
+        ..run.clone()
+    };
+    let e = model_file::convert(&old, &lab, "old.bin")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("old.bin: holds") && e.contains("the lab preset on cifar10 (10 classes) builds"),
+        "{e}"
+    );
+    // Only version-1 files are converted.
+    let e = model_file::convert(&current, &run, "new.bin")
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("new.bin: is format version 2"), "{e}");
 }

@@ -10,7 +10,7 @@ use overunlearn::data::{DataSource, Files};
 use overunlearn::experiment::{Attack, ExperimentConfig};
 use overunlearn::model::Preset;
 use overunlearn::pipeline::{Pipeline, Stage};
-use overunlearn::run::RunConfig;
+use overunlearn::training_run::RunConfig;
 use overunlearn::unlearn::Method;
 use overunlearn::unlearn::finetune::SgdSettings;
 use overunlearn::unlearn::first_order::{FirstOrderConfig, Tau};
@@ -129,7 +129,7 @@ fn models_come_back_and_bad_configs_and_files_are_handled_in_one_place() {
     let before = craft_and_unlearn(&mut p);
 
     // A model exported and imported again gives the same results.
-    let bytes = block(p.model().unwrap().to_bytes()).unwrap();
+    let bytes = block(p.model_bytes()).unwrap();
     let summary = p.import_model(&bytes, "exported").unwrap();
     assert_eq!(summary.classes.len(), 10);
     assert_eq!(p.stage(), Stage::Trained);

@@ -7,6 +7,8 @@ use overunlearn::data::{Dataset, ImageShape};
 use overunlearn::metrics;
 use overunlearn::model::file::parse;
 use overunlearn::model::{BlockConfig, ModelConfig, NormSettings, Trained};
+use overunlearn::training_run::ModelFile;
+use overunlearn::training_run::RunConfig;
 use overunlearn::unlearn::finetune::{self, SgdSettings};
 use overunlearn::unlearn::first_order::{self, FirstOrderConfig, Layers, ServiceKind, Tau};
 
@@ -52,7 +54,7 @@ fn block<T>(f: impl std::future::Future<Output = T>) -> T {
 
 /// The model's flat parameter values with each value's tensor path.
 fn values(model: &Trained) -> (Vec<String>, Vec<f32>, Vec<u8>) {
-    let bytes = block(model.to_bytes()).unwrap();
+    let bytes = block(model.to_bytes(&RunConfig::default())).unwrap();
     let (header, values) = parse(&bytes, "x").unwrap();
     let paths = header
         .tensors
@@ -69,7 +71,9 @@ fn nudged(bytes: &[u8], k: usize, delta: f32) -> Trained {
     let at = header_end + 4 * k;
     let v = f32::from_le_bytes(bytes[at..at + 4].try_into().unwrap()) + delta;
     bytes[at..at + 4].copy_from_slice(&v.to_le_bytes());
-    Trained::from_bytes(&bytes, &Device::flex(), "nudged").unwrap()
+    ModelFile::open(&bytes, &Device::flex(), "nudged")
+        .unwrap()
+        .trained
 }
 
 /// Summed cross-entropy of `data` under `model`, computed by plain inference.

@@ -28,7 +28,10 @@ pub enum SubmittedLabel {
 }
 
 impl SubmittedLabel {
-    /// The choice's name in reports and configs.
+    /// Every choice.
+    pub const ALL: [Self; 3] = [Self::Prediction, Self::Original, Self::ClassB];
+
+    /// The name in configs, reports and on the command line.
     pub fn name(self) -> &'static str {
         match self {
             Self::Prediction => "prediction",
@@ -37,6 +40,8 @@ impl SubmittedLabel {
         }
     }
 }
+
+crate::named!(SubmittedLabel, "label");
 
 /// Chooses the submitted labels of `images`.
 async fn labels(

@@ -3,22 +3,24 @@
 
 use clap::Args;
 use overunlearn::Result;
+use overunlearn::backend::BackendKind;
 use overunlearn::bench::{self, BenchConfig};
 use overunlearn::data::{DatasetKind, Split};
 use overunlearn::model::Preset;
-use overunlearn::run::RunConfig;
 use overunlearn::train::TrainConfig;
+use overunlearn::training_run::{self, RunConfig};
 use serde::Serialize;
 
-use super::{DataArgs, RunArgs};
+use super::HostArgs;
 
 /// Flags of `overunlearn bench`.
 #[derive(Debug, Args)]
 pub struct BenchArgs {
     #[command(flatten)]
-    data: DataArgs,
-    #[command(flatten)]
-    run: RunArgs,
+    host: HostArgs,
+    /// Compute backend: flex or wgpu.
+    #[arg(long, default_value = "flex")]
+    backend: BackendKind,
     /// Architecture preset: paper, lab or tutorial.
     #[arg(long, default_value = "tutorial")]
     preset: Preset,
@@ -61,10 +63,11 @@ struct Report {
 }
 
 /// Loads data_batch_1, measures and reports.
-pub fn run(args: BenchArgs) -> Result<()> {
-    let device = super::device(args.run.backend)?;
-    let files = args.data.source().open(DatasetKind::Cifar10.layout())?;
-    let train = overunlearn::data::cifar::load_cifar10(&files, Split::Train, Some(&[1]))?;
+pub fn bench(args: BenchArgs) -> Result<()> {
+    let device = super::device(args.backend)?;
+    let kind = DatasetKind::Cifar10;
+    let files = args.host.source().open(kind.layout())?;
+    let train = kind.read(&files, Split::Train, &[1])?;
     let config = BenchConfig {
         preset: args.preset,
         batch_size: args.batch_size,
@@ -75,12 +78,12 @@ pub fn run(args: BenchArgs) -> Result<()> {
         inference_batches: args.inference_batches,
         seed: args.seed,
     };
-    let throughput = pollster::block_on(bench::bench(&config, &train, args.run.backend, &device))?;
-    if !args.run.json {
+    let throughput = pollster::block_on(bench::bench(&config, &train, args.backend, &device))?;
+    if !args.host.json {
         eprintln!(
             "{} on {}: training {:.1} images/s (runs {:.1?}), inference {:.1} images/s, first step after {:.2} s",
             config.preset.name(),
-            args.run.backend,
+            args.backend,
             throughput.train_images_per_sec,
             throughput.train_runs,
             throughput.inference_images_per_sec,
@@ -98,20 +101,18 @@ pub fn run(args: BenchArgs) -> Result<()> {
             seed: args.seed,
             ..RunConfig::default()
         };
-        let data = run.subsets(
-            &train,
-            &overunlearn::data::cifar::load_cifar10(&files, Split::Test, None)?,
-        )?;
-        let (trained, _) = pollster::block_on(overunlearn::run::run(&run, &data, &device, |_| {
-            std::ops::ControlFlow::Continue(())
-        }))?;
+        let data = run.subsets(&train, &kind.read(&files, Split::Test, &[])?)?;
+        let (trained, _) =
+            pollster::block_on(training_run::train_and_test(&run, &data, &device, |_| {
+                std::ops::ControlFlow::Continue(())
+            }))?;
         let figures = pollster::block_on(bench::push_figures(
             &trained,
             &data.test,
             args.push_samples,
             args.seed,
         ))?;
-        if !args.run.json {
+        if !args.host.json {
             for f in &figures {
                 eprintln!(
                     "push {}: {}/{} crossed, {:.0} queries and {:.2} s per sample",
@@ -123,7 +124,7 @@ pub fn run(args: BenchArgs) -> Result<()> {
     } else {
         None
     };
-    if args.run.json {
+    if args.host.json {
         super::print_json(&Report { throughput, push });
     }
     Ok(())

@@ -21,7 +21,7 @@ pub struct DownloadArgs {
 }
 
 /// Fetches each archive that is not already there and verified.
-pub fn run(args: DownloadArgs) -> Result<()> {
+pub fn download(args: DownloadArgs) -> Result<()> {
     let mut done = Vec::new();
     for kind in args.dataset {
         let archive = kind.archive();

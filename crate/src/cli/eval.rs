@@ -3,30 +3,23 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use overunlearn::data::{Split, SubsetSpec};
+use overunlearn::Result;
 use overunlearn::metrics::{self, Evaluation};
-use overunlearn::model::Trained;
-use overunlearn::{Error, Result};
 use serde::Serialize;
 
-use super::{DataArgs, RunArgs};
+use super::RunConfigArgs;
 
-/// Flags of `overunlearn eval`.
+/// Flags of `overunlearn eval`. The data, subsets and seed are the model's run's unless given.
 #[derive(Debug, Args)]
 pub struct EvalArgs {
     #[command(flatten)]
-    data: DataArgs,
-    #[command(flatten)]
-    run: RunArgs,
-    /// The model file to evaluate.
+    common: RunConfigArgs,
+    /// The model file to evaluate, or a shipped model's name.
     #[arg(long, short)]
     model: PathBuf,
-    /// Test images per class (default: the whole test split).
+    /// Test images per class (default: the model's run's, usually the whole test split).
     #[arg(long)]
     test_per_class: Option<usize>,
-    /// Seed of the test subset.
-    #[arg(long, default_value_t = 0)]
-    seed: u64,
 }
 
 /// The report of `eval --json`.
@@ -42,46 +35,25 @@ struct EvalReport<'a> {
     seconds: f64,
 }
 
-/// Loads the model, checks it against the dataset and evaluates it.
-pub fn run(args: EvalArgs) -> Result<()> {
-    let device = super::device(args.run.backend)?;
-    let (bytes, origin) = super::read_model(&args.model)?;
-    let trained = Trained::from_bytes(&bytes, &device, &origin)?;
-    let test = args.data.dataset.load(&args.data.source(), Split::Test)?;
-    if test.shape != trained.config.input
-        || trained
-            .class_names
-            .iter()
-            .any(|c| !test.class_names.contains(c))
-    {
-        return Err(Error::model_file(
-            &origin,
-            format!(
-                "was trained on {}x{} images of classes {:?}, which {} does not have",
-                trained.config.input.height,
-                trained.config.input.width,
-                trained.class_names,
-                args.data.dataset.name()
-            ),
-        ));
-    }
-    let test = SubsetSpec {
-        classes: trained.class_names.clone(),
-        per_class: args.test_per_class,
-        validation: 0.0,
-    }
-    .apply(&test, args.seed, "subset/test")?
-    .main;
+/// Loads the model, checks it against its run's test images and evaluates it.
+pub fn evaluate(args: EvalArgs) -> Result<()> {
+    let device = super::device(args.common.backend)?;
+    let (file, _, origin) = super::open_model(&args.model, &device)?;
+    let mut run = args.common.apply(file.run);
+    run.test_per_class = args.test_per_class.or(run.test_per_class);
+    let test = run.load_test(&args.common.host.source())?;
+    let trained = file.trained;
+    run.check_model(&trained, &test, &origin)?;
     let start = web_time::Instant::now();
     let eval = pollster::block_on(metrics::evaluate(&trained.model, &test, &device))?;
     let seconds = start.elapsed().as_secs_f64();
-    if args.run.json {
+    if args.common.host.json {
         super::print_json(&EvalReport {
             version: overunlearn::VERSION,
             model: origin,
-            dataset: args.data.dataset.name(),
-            backend: args.run.backend.name(),
-            seed: args.seed,
+            dataset: run.dataset.name(),
+            backend: run.backend.name(),
+            seed: run.seed,
             class_names: &test.class_names,
             test: &eval,
             seconds,

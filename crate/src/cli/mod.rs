@@ -1,6 +1,7 @@
 //! Command-line parsing and dispatch.
 
 mod bench;
+mod convert;
 mod download;
 mod eval;
 mod progress;
@@ -14,7 +15,10 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 use overunlearn::backend::BackendKind;
 use overunlearn::data::{DataSource, DatasetKind};
+use overunlearn::model::Preset;
 use overunlearn::pretrained::{self, PretrainedReport};
+use overunlearn::training_run::ModelFile;
+use overunlearn::training_run::RunConfig;
 
 /// Train, evaluate and attack unlearning on small CNNs (the Over-Unlearning Lab, headless).
 #[derive(Debug, Parser)]
@@ -38,46 +42,96 @@ enum Command {
     Download(download::DownloadArgs),
     /// Measure training, inference and pushing speed (the peers are in tests/bench/).
     Bench(bench::BenchArgs),
+    /// Convert a model file of an older format, given the run that trained it.
+    Convert(convert::ConvertArgs),
 }
 
-/// Where the data is and which dataset to read.
+/// Where the data is and how to report.
 #[derive(Debug, Args)]
-struct DataArgs {
+struct HostArgs {
     /// Data directory (extracted folders or official archives), or one official .tar.gz archive.
     #[arg(long, env = "OVERUNLEARN_DATA", default_value = "data")]
     data: PathBuf,
-    /// The dataset: cifar10, cifar100, cifar100coarse or stl10.
-    #[arg(long, default_value = "cifar10")]
-    dataset: DatasetKind,
+    /// Print a machine-readable JSON report on stdout (progress still goes to stderr).
+    #[arg(long)]
+    json: bool,
 }
 
-impl DataArgs {
+impl HostArgs {
     fn source(&self) -> DataSource {
         DataSource::from_path(&self.data)
     }
 }
 
-/// How to run and report.
+/// The flags train, eval, searches, reproduce and convert share: the host's, and the training
+/// run's settings. A run setting left out comes from the model file's run (eval, searches,
+/// reproduce --model) or from the defaults (train, reproduce, convert).
 #[derive(Debug, Args)]
-struct RunArgs {
-    /// Compute backend.
+struct RunConfigArgs {
+    #[command(flatten)]
+    host: HostArgs,
+    /// The dataset: cifar10, cifar100, cifar100coarse or stl10 [default: cifar10].
+    #[arg(long)]
+    dataset: Option<DatasetKind>,
+    /// CIFAR-10 training batch files to read, e.g. `--batches 1` or `--batches 1,2,3` [default:
+    /// all present].
+    #[arg(long, value_delimiter = ',')]
+    batches: Option<Vec<usize>>,
+    /// Fraction of each class held out for validation [default: 0.1].
+    #[arg(long)]
+    validation: Option<f64>,
+    /// Architecture preset: paper, lab or tutorial [default: lab].
+    #[arg(long)]
+    preset: Option<Preset>,
+    /// The seed of every random choice [default: 0].
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Compute backend: flex or wgpu (never taken from a model file: where it runs is this
+    /// host's choice).
     #[arg(long, default_value = "flex")]
     backend: BackendKind,
-    /// Print a machine-readable JSON report on stdout (progress still goes to stderr).
-    #[arg(long)]
-    json: bool,
+}
+
+impl RunConfigArgs {
+    /// `base` with every run setting given on the command line, and the backend.
+    fn apply(&self, mut base: RunConfig) -> RunConfig {
+        base.dataset = self.dataset.unwrap_or(base.dataset);
+        base.batches = self.batches.clone().unwrap_or(base.batches);
+        base.train_subset.validation = self.validation.unwrap_or(base.train_subset.validation);
+        base.preset = self.preset.unwrap_or(base.preset);
+        base.seed = self.seed.unwrap_or(base.seed);
+        base.backend = self.backend;
+        base
+    }
+
+    /// The run settings given, on top of [`RunConfig::default`].
+    fn config(&self) -> RunConfig {
+        self.apply(RunConfig::default())
+    }
+}
+
+/// Opens `--model` (a path or a shipped model's name) on `device`; returns the model file, its
+/// bytes and a name for messages.
+fn open_model(
+    model: &Path,
+    device: &burn::prelude::Device,
+) -> overunlearn::Result<(ModelFile, Vec<u8>, String)> {
+    let (bytes, origin) = read_model(model)?;
+    let file = ModelFile::open(&bytes, device, &origin)?;
+    Ok((file, bytes, origin))
 }
 
 /// Runs the CLI and maps errors to exit code 1 with their message on stderr.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Train(args) => train::run(args),
-        Command::Eval(args) => eval::run(args),
-        Command::Reproduce(args) => reproduce::run(*args),
-        Command::Searches(args) => searches::run(args),
-        Command::Download(args) => download::run(args),
-        Command::Bench(args) => bench::run(args),
+        Command::Train(args) => train::train(args),
+        Command::Eval(args) => eval::evaluate(args),
+        Command::Reproduce(args) => reproduce::reproduce(*args),
+        Command::Searches(args) => searches::compare_searches(args),
+        Command::Download(args) => download::download(args),
+        Command::Bench(args) => bench::bench(args),
+        Command::Convert(args) => convert::convert(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

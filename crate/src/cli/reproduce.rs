@@ -6,52 +6,42 @@ use std::path::PathBuf;
 use clap::Args;
 use overunlearn::attack::crossings::Crossings;
 use overunlearn::attack::request::SubmittedLabel;
-use overunlearn::attack::search::{EfficientConfig, Goal, Search, WalkConfig, ZooConfig};
-use overunlearn::data::SubsetSpec;
+use overunlearn::attack::search::{
+    EfficientConfig, Goal, PushConfig, Search, WalkConfig, ZooConfig,
+};
 use overunlearn::experiment::{Attack, Event, ExperimentConfig};
-use overunlearn::model::Preset;
 use overunlearn::pipeline::Pipeline;
-use overunlearn::run::RunConfig;
 use overunlearn::train::TrainConfig;
+use overunlearn::training_run::RunConfig;
 use overunlearn::unlearn::Method;
 use overunlearn::unlearn::finetune::SgdSettings;
 use overunlearn::unlearn::first_order::{self, FirstOrderConfig, Layers, ServiceKind, Tau};
 use overunlearn::{Error, Result};
 
+use super::RunConfigArgs;
 use super::progress::{StageBars, TrainBar};
-use super::{DataArgs, RunArgs};
 
 /// Flags of `overunlearn reproduce`.
 #[derive(Debug, Args)]
 pub struct ReproduceArgs {
+    /// The run (with --model: the model's run, unless given; the backend is always the flag's).
     #[command(flatten)]
-    data: DataArgs,
-    #[command(flatten)]
-    run: RunArgs,
+    common: RunConfigArgs,
     /// A JSON experiment config; flags below are ignored when it is given.
     #[arg(long)]
     config: Option<PathBuf>,
     /// A built-in experiment (paper or tutorial); flags below are ignored when it is given.
     #[arg(long, conflicts_with = "config")]
     scenario: Option<String>,
-    /// A trained model file to attack instead of training one.
+    /// A trained model file to attack instead of training one, or a shipped model's name.
     #[arg(long)]
     model: Option<PathBuf>,
     /// Where to save the model trained here.
     #[arg(long)]
     save_model: Option<PathBuf>,
-    /// Architecture preset.
-    #[arg(long, default_value = "lab")]
-    preset: Preset,
-    /// CIFAR-10 training batch files to read (default: all present).
-    #[arg(long, value_delimiter = ',')]
-    batches: Vec<usize>,
-    /// Training epochs.
-    #[arg(long, default_value_t = 10)]
-    epochs: usize,
-    /// Fraction of each class held out for validation (the paper: 0.2).
-    #[arg(long, default_value_t = 0.2)]
-    validation: f64,
+    /// Training epochs [default: 10, or the model's run's].
+    #[arg(long)]
+    epochs: Option<usize>,
     /// The class to forget.
     #[arg(long, default_value = "airplane")]
     class_a: String,
@@ -64,10 +54,10 @@ pub struct ReproduceArgs {
     /// Submitted-label choices for the malicious requests: original (the reference code's
     /// default), prediction, class_b.
     #[arg(long, value_delimiter = ',', default_values = ["original"])]
-    labels: Vec<String>,
+    labels: Vec<SubmittedLabel>,
     /// The service's unlearning method: first-order, fine-tune, ascent or retrain.
     #[arg(long, default_value = "first-order")]
-    method: String,
+    method: MethodKind,
     /// The first-order tau: a number (the paper's 2e-4 by default) or `calibrated` (the service
     /// picks the largest tau whose normal probe request costs at most --budget points).
     #[arg(long, default_value = "2e-4")]
@@ -77,10 +67,10 @@ pub struct ReproduceArgs {
     #[arg(long, value_delimiter = ',')]
     also_tau: Vec<f64>,
     /// With --tau calibrated: the accuracy the probe may cost, in points.
-    #[arg(long, default_value_t = 2.0)]
+    #[arg(long, default_value_t = first_order::CALIBRATION_BUDGET * 100.0)]
     budget: f64,
     /// With --tau calibrated: the probe's size in percent of class A (match the request sizes).
-    #[arg(long, default_value_t = 10.0)]
+    #[arg(long, default_value_t = first_order::CALIBRATION_PROBE * 100.0)]
     probe: f64,
     /// Update every layer rather than the last ones.
     #[arg(long)]
@@ -99,16 +89,13 @@ pub struct ReproduceArgs {
     steps: usize,
     /// Boundary search: efficient, zoo or whitebox.
     #[arg(long, default_value = "efficient")]
-    search: String,
+    search: SearchKind,
     /// Iterations of the walk along the boundary toward the original (0: the first crossing).
     #[arg(long, default_value_t = WalkConfig::default().iterations)]
     walk_iterations: usize,
     /// Queries allowed per crafted sample.
     #[arg(long, default_value_t = 20_000)]
     query_budget: u64,
-    /// The seed of every random choice.
-    #[arg(long, default_value_t = 0)]
-    seed: u64,
     /// Write the markdown tables here too.
     #[arg(long)]
     markdown: Option<PathBuf>,
@@ -129,54 +116,100 @@ fn default_crossings_dir() -> PathBuf {
     )
 }
 
+/// The unlearning methods by their command-line names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum MethodKind {
+    FirstOrder,
+    FineTune,
+    Ascent,
+    Retrain,
+}
+
+impl MethodKind {
+    const ALL: [Self; 4] = [
+        Self::FirstOrder,
+        Self::FineTune,
+        Self::Ascent,
+        Self::Retrain,
+    ];
+
+    fn name(self) -> &'static str {
+        match self {
+            Self::FirstOrder => "first-order",
+            Self::FineTune => "fine-tune",
+            Self::Ascent => "ascent",
+            Self::Retrain => "retrain",
+        }
+    }
+}
+
+overunlearn::named!(MethodKind, "method");
+
+/// The boundary searches by their command-line names (each with its default settings).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SearchKind {
+    Efficient,
+    Zoo,
+    WhiteBox,
+}
+
+impl SearchKind {
+    const ALL: [Self; 3] = [Self::Efficient, Self::Zoo, Self::WhiteBox];
+
+    fn name(self) -> &'static str {
+        match self {
+            Self::Efficient => "efficient",
+            Self::Zoo => "zoo",
+            Self::WhiteBox => "whitebox",
+        }
+    }
+
+    fn search(self) -> Search {
+        match self {
+            Self::Efficient => Search::Efficient(EfficientConfig::default()),
+            Self::Zoo => Search::Zoo(ZooConfig::default()),
+            Self::WhiteBox => Search::WhiteBox,
+        }
+    }
+}
+
+overunlearn::named!(SearchKind, "search");
+
 impl ReproduceArgs {
-    fn config(&self) -> Result<ExperimentConfig> {
+    /// The experiment `--config` or `--scenario` names, if either is given.
+    fn named_config(&self) -> Result<Option<ExperimentConfig>> {
         if let Some(path) = &self.config {
             let text = std::fs::read_to_string(path).map_err(|e| Error::io(path.display(), e))?;
-            return serde_json::from_str(&text).map_err(|e| {
+            let config = serde_json::from_str(&text).map_err(|e| {
                 Error::config(path.display(), format!("not an experiment config: {e}"))
-            });
+            })?;
+            return Ok(Some(config));
         }
-        if let Some(name) = &self.scenario {
-            return ExperimentConfig::scenario(name);
-        }
-        let labels = self
-            .labels
-            .iter()
-            .map(|l| match l.as_str() {
-                "prediction" => Ok(SubmittedLabel::Prediction),
-                "original" => Ok(SubmittedLabel::Original),
-                "class_b" => Ok(SubmittedLabel::ClassB),
-                other => Err(Error::config(
-                    "labels",
-                    format!("unknown label choice {other:?}"),
-                )),
-            })
-            .collect::<Result<_>>()?;
-        let search = match self.search.as_str() {
-            "efficient" => Search::Efficient(EfficientConfig::default()),
-            "zoo" => Search::Zoo(ZooConfig::default()),
-            "whitebox" => Search::WhiteBox,
-            other => return Err(Error::config("search", format!("unknown search {other:?}"))),
+        self.scenario
+            .as_deref()
+            .map(ExperimentConfig::scenario)
+            .transpose()
+    }
+
+    /// The experiment the flags describe, on top of the model's run (`model_run`, with --model)
+    /// or of the defaults.
+    fn flags_config(&self, model_run: Option<&RunConfig>) -> ExperimentConfig {
+        let run = match model_run {
+            Some(run) => {
+                let mut run = self.common.apply(run.clone());
+                run.train.epochs = self.epochs.unwrap_or(run.train.epochs);
+                run
+            }
+            None => {
+                let mut run = self.common.config();
+                run.train = TrainConfig::for_preset(run.preset);
+                run.train.epochs = self.epochs.unwrap_or(run.train.epochs);
+                run
+            }
         };
         let defaults = ExperimentConfig::default();
-        Ok(ExperimentConfig {
-            run: RunConfig {
-                dataset: self.data.dataset,
-                batches: self.batches.clone(),
-                train_subset: SubsetSpec {
-                    validation: self.validation,
-                    ..SubsetSpec::default()
-                },
-                test_per_class: None,
-                preset: self.preset,
-                train: TrainConfig {
-                    epochs: self.epochs,
-                    ..TrainConfig::for_preset(self.preset)
-                },
-                seed: self.seed,
-                backend: self.run.backend,
-            },
+        ExperimentConfig {
+            run,
             class_a: self.class_a.clone(),
             class_b: self.class_b.clone(),
             percentages: self.percent.clone(),
@@ -186,9 +219,9 @@ impl ReproduceArgs {
                 Attack::PushingI { targeted: true },
                 Attack::PushingII { targeted: true },
             ],
-            labels,
-            method: match self.method.as_str() {
-                "first-order" => Method::FirstOrder(FirstOrderConfig {
+            labels: self.labels.clone(),
+            method: match self.method {
+                MethodKind::FirstOrder => Method::FirstOrder(FirstOrderConfig {
                     tau: match self.tau {
                         TauArg::Fixed(t) => Tau::Fixed(t),
                         TauArg::Calibrated => Tau::Calibrated {
@@ -205,13 +238,12 @@ impl ReproduceArgs {
                     batch_size: self.service_batch,
                     steps: self.steps,
                 }),
-                "fine-tune" => Method::FineTune(SgdSettings::default()),
-                "ascent" => Method::GradientAscent(SgdSettings::default()),
-                "retrain" => Method::Retrain,
-                other => return Err(Error::config("method", format!("unknown method {other:?}"))),
+                MethodKind::FineTune => Method::FineTune(SgdSettings::default()),
+                MethodKind::Ascent => Method::GradientAscent(SgdSettings::default()),
+                MethodKind::Retrain => Method::Retrain,
             },
-            push: overunlearn::attack::search::PushConfig {
-                search,
+            push: PushConfig {
+                search: self.search.search(),
                 query_budget: self.query_budget,
                 walk: WalkConfig {
                     iterations: self.walk_iterations,
@@ -220,7 +252,7 @@ impl ReproduceArgs {
                 ..defaults.push
             },
             also_taus: self.also_tau.clone(),
-        })
+        }
     }
 }
 
@@ -290,28 +322,37 @@ impl std::str::FromStr for TauArg {
 
 /// Trains or loads the model, runs the experiment through the lab's pipeline and prints the
 /// tables.
-pub fn run(args: ReproduceArgs) -> Result<()> {
-    let config = args.config()?;
-    let device = super::device(config.run.backend)?;
-    let mut pipeline = Pipeline::new(config.run.backend, device, args.data.source());
+pub fn reproduce(args: ReproduceArgs) -> Result<()> {
+    let named = args.named_config()?;
+    // A config file or scenario names its backend; otherwise the flag does.
+    let backend = named
+        .as_ref()
+        .map_or(args.common.backend, |c| c.run.backend);
+    let device = super::device(backend)?;
+    let opened = match &args.model {
+        Some(path) => Some(super::open_model(path, &device)?),
+        None => None,
+    };
+    let config = match named {
+        Some(config) => config,
+        None => args.flags_config(opened.as_ref().map(|(file, ..)| &file.run)),
+    };
+    let mut pipeline = Pipeline::new(backend, device, args.common.host.source());
     pipeline.configure(config.clone())?;
-    pipeline.load()?;
-    let model_file = match &args.model {
-        Some(path) => {
-            let (bytes, origin) = super::read_model(path)?;
-            pipeline.import_model(&bytes, &origin)?;
+    let images = pipeline.load()?.train;
+    let model_file = match opened {
+        Some((file, bytes, origin)) => {
+            pipeline.use_model(file, &origin)?;
             bytes
         }
         None => {
-            let images = pipeline.load()?.train;
             eprintln!(
                 "training the {} preset on {images} images",
                 config.run.preset.name()
             );
             let mut bar = TrainBar::new();
             pollster::block_on(pipeline.train(|p| bar.observe(p)))?;
-            let model = pipeline.model().expect("trained above");
-            let bytes = pollster::block_on(model.to_bytes())?;
+            let bytes = pollster::block_on(pipeline.model_bytes())?;
             if let Some(path) = &args.save_model {
                 std::fs::write(path, &bytes).map_err(|e| Error::io(path.display(), e))?;
             }
@@ -337,7 +378,7 @@ pub fn run(args: ReproduceArgs) -> Result<()> {
     if let Some(path) = &args.markdown {
         std::fs::write(path, &markdown).map_err(|e| Error::io(path.display(), e))?;
     }
-    if args.run.json {
+    if args.common.host.json {
         super::print_json(&report);
     } else {
         println!("{markdown}");

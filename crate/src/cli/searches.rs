@@ -9,30 +9,21 @@ use overunlearn::attack::oracle::Oracle;
 use overunlearn::attack::search::{
     EfficientConfig, Goal, PushConfig, Search, WalkConfig, ZooConfig,
 };
-use overunlearn::data::SubsetSpec;
-use overunlearn::model::Trained;
-use overunlearn::run::RunConfig;
 use overunlearn::{Error, Result};
 use serde::Serialize;
 
-use super::{DataArgs, RunArgs};
+use super::RunConfigArgs;
 
-/// Flags of `overunlearn searches`.
+/// Flags of `overunlearn searches`. The training split is the model's run's (its dataset,
+/// batches, validation fraction and seed) unless given; the seed also seeds the sample choice
+/// and the searches.
 #[derive(Debug, Args)]
 pub struct SearchesArgs {
     #[command(flatten)]
-    data: DataArgs,
-    #[command(flatten)]
-    run: RunArgs,
-    /// The trained model file to attack.
+    common: RunConfigArgs,
+    /// The trained model file to attack, or a shipped model's name.
     #[arg(long)]
     model: PathBuf,
-    /// CIFAR-10 training batch files the model was trained on (default: all present).
-    #[arg(long, value_delimiter = ',')]
-    batches: Vec<usize>,
-    /// The validation fraction the model was trained with (it fixes the training split).
-    #[arg(long, default_value_t = 0.2)]
-    validation: f64,
     /// The class whose training samples are pushed.
     #[arg(long, default_value = "airplane")]
     class_a: String,
@@ -50,7 +41,7 @@ pub struct SearchesArgs {
     query_budget: u64,
     /// The searches to run, of: zoo, efficient, walk (efficient + boundary walk), whitebox.
     #[arg(long, value_delimiter = ',', default_values = ["zoo", "efficient", "walk", "whitebox"])]
-    searches: Vec<String>,
+    searches: Vec<SearchKey>,
     /// Grid side of the efficient search's probe directions (0 = full size).
     #[arg(long, default_value_t = EfficientConfig::default().resolution)]
     resolution: usize,
@@ -63,9 +54,6 @@ pub struct SearchesArgs {
     /// Grid side of the walk's probe directions (0 = full size).
     #[arg(long, default_value_t = WalkConfig::default().resolution)]
     walk_resolution: usize,
-    /// The seed of the sample choice and of the searches.
-    #[arg(long, default_value_t = 0)]
-    seed: u64,
     /// Write the markdown table here too.
     #[arg(long)]
     markdown: Option<PathBuf>,
@@ -84,9 +72,33 @@ struct SearchesReport<'a> {
     seconds: f64,
 }
 
-/// The searches compared, by key: ZOO as in the paper (no walk), the efficient search's first
+/// The searches `searches` compares: ZOO as in the paper (no walk), the efficient search's first
 /// crossing, the efficient search with the walk (the default crafting), the white-box reference.
-fn searches(args: &SearchesArgs) -> Result<Vec<(String, PushConfig)>> {
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SearchKey {
+    Zoo,
+    Efficient,
+    Walk,
+    WhiteBox,
+}
+
+impl SearchKey {
+    const ALL: [Self; 4] = [Self::Zoo, Self::Efficient, Self::Walk, Self::WhiteBox];
+
+    fn name(self) -> &'static str {
+        match self {
+            Self::Zoo => "zoo",
+            Self::Efficient => "efficient",
+            Self::Walk => "walk",
+            Self::WhiteBox => "whitebox",
+        }
+    }
+}
+
+overunlearn::named!(SearchKey, "search");
+
+/// The searches asked for, each with its table name and settings.
+fn searches(args: &SearchesArgs) -> Vec<(String, PushConfig)> {
     let no_walk = WalkConfig {
         iterations: 0,
         ..WalkConfig::default()
@@ -110,64 +122,40 @@ fn searches(args: &SearchesArgs) -> Result<Vec<(String, PushConfig)>> {
     };
     args.searches
         .iter()
-        .map(|key| {
-            Ok(match key.as_str() {
-                "zoo" => (
-                    "ZOO (paper's settings)".into(),
-                    with(
-                        Search::Zoo(ZooConfig::default()),
-                        args.zoo_budget,
-                        no_walk.clone(),
-                    ),
+        .map(|key| match key {
+            SearchKey::Zoo => (
+                "ZOO (paper's settings)".into(),
+                with(
+                    Search::Zoo(ZooConfig::default()),
+                    args.zoo_budget,
+                    no_walk.clone(),
                 ),
-                "efficient" => (
-                    "efficient, first crossing".into(),
-                    with(efficient(), args.query_budget, no_walk.clone()),
-                ),
-                "walk" => (
-                    "efficient + boundary walk".into(),
-                    with(efficient(), args.query_budget, walk.clone()),
-                ),
-                "whitebox" => (
-                    "white-box (reference, not black-box)".into(),
-                    with(Search::WhiteBox, args.query_budget, no_walk.clone()),
-                ),
-                other => {
-                    return Err(Error::config(
-                        "searches",
-                        format!("unknown search {other:?}"),
-                    ));
-                }
-            })
+            ),
+            SearchKey::Efficient => (
+                "efficient, first crossing".into(),
+                with(efficient(), args.query_budget, no_walk.clone()),
+            ),
+            SearchKey::Walk => (
+                "efficient + boundary walk".into(),
+                with(efficient(), args.query_budget, walk.clone()),
+            ),
+            SearchKey::WhiteBox => (
+                "white-box (reference, not black-box)".into(),
+                with(Search::WhiteBox, args.query_budget, no_walk.clone()),
+            ),
         })
         .collect()
 }
 
 /// Loads the model and the training split, compares the searches and prints the table.
-pub fn run(args: SearchesArgs) -> Result<()> {
+pub fn compare_searches(args: SearchesArgs) -> Result<()> {
     let start = web_time::Instant::now();
-    let run = RunConfig {
-        dataset: args.data.dataset,
-        batches: args.batches.clone(),
-        train_subset: SubsetSpec {
-            validation: args.validation,
-            ..SubsetSpec::default()
-        },
-        seed: args.seed,
-        backend: args.run.backend,
-        ..RunConfig::default()
-    };
-    let data = run.load(&args.data.source())?;
-    let device = super::device(args.run.backend)?;
-    let (bytes, origin) = super::read_model(&args.model)?;
-    let trained = Trained::from_bytes(&bytes, &device, &origin)?;
-    let train = &data.train;
-    if trained.config.input != train.shape || trained.class_names != train.class_names {
-        return Err(Error::model_file(
-            &origin,
-            "was trained on another dataset's images or classes",
-        ));
-    }
+    let device = super::device(args.common.backend)?;
+    let (file, _, origin) = super::open_model(&args.model, &device)?;
+    let run = args.common.apply(file.run);
+    let data = run.load(&args.common.host.source())?;
+    let (trained, train, seed) = (file.trained, &data.train, run.seed);
+    run.check_model(&trained, train, &origin)?;
     let class_a = train.class_index(&args.class_a)? as u16;
     let goal = match &args.target {
         Some(b) => Goal::Targeted(train.class_index(b)? as u16),
@@ -179,7 +167,7 @@ pub fn run(args: SearchesArgs) -> Result<()> {
         train,
         class_a,
         args.samples,
-        args.seed,
+        seed,
     ))?;
     let mut bars = super::progress::StageBars::new();
     let summaries = pollster::block_on(compare::compare(
@@ -187,8 +175,8 @@ pub fn run(args: SearchesArgs) -> Result<()> {
         train,
         &sources,
         goal,
-        &searches(&args)?,
-        args.seed,
+        &searches(&args),
+        seed,
         |name, done, total| bars.observe(name, done, total),
     ))?;
     bars.finish();
@@ -197,13 +185,13 @@ pub fn run(args: SearchesArgs) -> Result<()> {
         std::fs::write(path, &table).map_err(|e| Error::io(path.display(), e))?;
     }
     let seconds = start.elapsed().as_secs_f64();
-    if args.run.json {
+    if args.common.host.json {
         super::print_json(&SearchesReport {
             version: overunlearn::VERSION,
             model: origin,
             class_a: &args.class_a,
             target: args.target.as_deref(),
-            seed: args.seed,
+            seed,
             samples: &sources,
             searches: &summaries,
             seconds,

@@ -3,37 +3,41 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use overunlearn::data::SubsetSpec;
-use overunlearn::model::Preset;
-use overunlearn::run::{RunConfig, RunReport};
 use overunlearn::train::{Optimizer, TrainConfig};
+use overunlearn::training_run::{self, RunConfig, RunReport};
 use overunlearn::{Error, Result};
 
+use super::RunConfigArgs;
 use super::progress::TrainBar;
-use super::{DataArgs, RunArgs};
 
 /// Flags of `overunlearn train`.
 #[derive(Debug, Args)]
 pub struct TrainArgs {
     #[command(flatten)]
-    data: DataArgs,
+    common: RunConfigArgs,
     #[command(flatten)]
-    run: RunArgs,
-    /// Architecture preset: paper, lab or tutorial.
-    #[arg(long, default_value = "lab")]
-    preset: Preset,
-    /// CIFAR-10 training batch files to read, e.g. `--batches 1` or `--batches 1,2,3` (default: all present).
-    #[arg(long, value_delimiter = ',')]
-    batches: Vec<usize>,
+    training: TrainingArgs,
+    /// Save the run's state in this folder after every epoch, so `--resume` can go on from it.
+    #[arg(long, value_name = "DIR")]
+    checkpoint: Option<PathBuf>,
+    /// Go on with the run checkpointed in this folder (its config and data settings; only
+    /// --epochs and --patience may change). Keeps checkpointing there.
+    #[arg(long, value_name = "DIR", conflicts_with = "checkpoint")]
+    resume: Option<PathBuf>,
+    /// Where to save the trained model.
+    #[arg(long, short)]
+    out: Option<PathBuf>,
+}
+
+/// The training run's subsets and training settings (train, and convert for its run).
+#[derive(Debug, Args)]
+pub struct TrainingArgs {
     /// Classes to keep, by name or index, comma-separated (default: all).
     #[arg(long, value_delimiter = ',')]
     classes: Vec<String>,
     /// Training images per class, drawn with the seed (default: all).
     #[arg(long)]
     per_class: Option<usize>,
-    /// Fraction of each class held out for validation.
-    #[arg(long, default_value_t = 0.1)]
-    validation: f64,
     /// Test images per class (default: the whole test split).
     #[arg(long)]
     test_per_class: Option<usize>,
@@ -41,10 +45,10 @@ pub struct TrainArgs {
     #[arg(long)]
     epochs: Option<usize>,
     /// Images per step.
-    #[arg(long, default_value_t = 64)]
+    #[arg(long, default_value_t = TrainConfig::default().batch_size)]
     batch_size: usize,
     /// Adam's learning rate.
-    #[arg(long, default_value_t = 1e-3)]
+    #[arg(long, default_value_t = TrainConfig::default().learning_rate)]
     lr: f64,
     /// Stop after this many epochs without a better validation loss.
     #[arg(long)]
@@ -56,56 +60,35 @@ pub struct TrainArgs {
     /// 1e-7). Default: amsgrad for the paper preset, adam for the others.
     #[arg(long)]
     optimizer: Option<Optimizer>,
-    /// Save the run's state in this folder after every epoch, so `--resume` can go on from it.
-    #[arg(long, value_name = "DIR")]
-    checkpoint: Option<PathBuf>,
-    /// Go on with the run checkpointed in this folder (its config and data settings; only
-    /// --epochs and --patience may change). Keeps checkpointing there.
-    #[arg(long, value_name = "DIR", conflicts_with = "checkpoint")]
-    resume: Option<PathBuf>,
-    /// The seed of every random choice.
-    #[arg(long, default_value_t = 0)]
-    seed: u64,
-    /// Where to save the trained model.
-    #[arg(long, short)]
-    out: Option<PathBuf>,
 }
 
-impl TrainArgs {
-    fn config(&self) -> RunConfig {
-        RunConfig {
-            dataset: self.data.dataset,
-            batches: self.batches.clone(),
-            train_subset: SubsetSpec {
-                classes: self.classes.clone(),
-                per_class: self.per_class,
-                validation: self.validation,
-            },
-            test_per_class: self.test_per_class,
-            preset: self.preset,
-            train: TrainConfig {
-                epochs: self.epochs.unwrap_or(10),
-                batch_size: self.batch_size,
-                learning_rate: self.lr,
-                patience: self.patience,
-                augment: self.augment,
-                optimizer: self
-                    .optimizer
-                    .unwrap_or_else(|| TrainConfig::for_preset(self.preset).optimizer),
-            },
-            seed: self.seed,
-            backend: self.run.backend,
-        }
+impl TrainingArgs {
+    /// The run the flags describe: `common`'s settings, then these.
+    pub(super) fn config(&self, common: &RunConfigArgs) -> RunConfig {
+        let mut config = common.config();
+        config.train_subset.classes = self.classes.clone();
+        config.train_subset.per_class = self.per_class;
+        config.test_per_class = self.test_per_class;
+        let defaults = TrainConfig::for_preset(config.preset);
+        config.train = TrainConfig {
+            epochs: self.epochs.unwrap_or(defaults.epochs),
+            batch_size: self.batch_size,
+            learning_rate: self.lr,
+            patience: self.patience,
+            augment: self.augment,
+            optimizer: self.optimizer.unwrap_or(defaults.optimizer),
+        };
+        config
     }
 }
 
 /// Trains (or resumes), tests, saves and reports.
-pub fn run(args: TrainArgs) -> Result<()> {
+pub fn train(args: TrainArgs) -> Result<()> {
     let (config, resume) = match &args.resume {
         Some(dir) => {
-            let (mut config, checkpoint) = overunlearn::run::load_checkpoint(dir)?;
-            config.train.epochs = args.epochs.unwrap_or(config.train.epochs);
-            config.train.patience = args.patience.or(config.train.patience);
+            let (mut config, checkpoint) = training_run::load_checkpoint(dir)?;
+            config.train.epochs = args.training.epochs.unwrap_or(config.train.epochs);
+            config.train.patience = args.training.patience.or(config.train.patience);
             eprintln!(
                 "resuming {} after epoch {} of {}",
                 dir.display(),
@@ -114,10 +97,10 @@ pub fn run(args: TrainArgs) -> Result<()> {
             );
             (config, Some(checkpoint))
         }
-        None => (args.config(), None),
+        None => (args.training.config(&args.common), None),
     };
     config.validate()?;
-    let data = config.load(&args.data.source())?;
+    let data = config.load(&args.common.host.source())?;
     eprintln!(
         "{}: {} training, {} validation, {} test images; preset {}, backend {}, seed {}",
         config.dataset.name(),
@@ -133,8 +116,8 @@ pub fn run(args: TrainArgs) -> Result<()> {
     let folder = args.resume.as_ref().or(args.checkpoint.as_ref());
     let (trained, report) = match folder {
         Some(dir) => {
-            let mut save = |c: &_| overunlearn::run::save_checkpoint(dir, &config, c);
-            pollster::block_on(overunlearn::run::run_checkpointed(
+            let mut save = |c: &_| training_run::save_checkpoint(dir, &config, c);
+            pollster::block_on(training_run::train_and_test_checkpointed(
                 &config,
                 &data,
                 &device,
@@ -143,16 +126,16 @@ pub fn run(args: TrainArgs) -> Result<()> {
                 |p| bar.observe(p),
             ))?
         }
-        None => pollster::block_on(overunlearn::run::run(&config, &data, &device, |p| {
+        None => pollster::block_on(training_run::train_and_test(&config, &data, &device, |p| {
             bar.observe(p)
         }))?,
     };
     if let Some(path) = &args.out {
-        let bytes = pollster::block_on(trained.to_bytes())?;
+        let bytes = pollster::block_on(trained.to_bytes(&config))?;
         std::fs::write(path, bytes).map_err(|e| Error::io(path.display(), e))?;
         eprintln!("model saved to {}", path.display());
     }
-    if args.run.json {
+    if args.common.host.json {
         super::print_json(&report);
     } else {
         print_summary(&report);

@@ -20,7 +20,8 @@ pub const CIFAR100_LAYOUT: Layout = Layout {
     archive: "cifar-100-binary.tar.gz",
 };
 
-const SHAPE: ImageShape = ImageShape {
+/// The shape of every image.
+pub(crate) const SHAPE: ImageShape = ImageShape {
     channels: 3,
     height: 32,
     width: 32,

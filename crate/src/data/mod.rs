@@ -16,7 +16,7 @@ pub mod subset;
 
 use serde::{Deserialize, Serialize};
 
-pub use source::{DataSource, Files, Layout};
+pub use source::{DataSource, Files, Layout, Opened};
 pub use subset::{Subset, SubsetSpec};
 
 use crate::error::{Error, Result};
@@ -63,34 +63,117 @@ impl DatasetKind {
         }
     }
 
-    /// Loads one split from `source`.
-    pub fn load(self, source: &DataSource, split: Split) -> Result<Dataset> {
-        let files = source.open(self.layout())?;
+    /// The shape of every image.
+    pub fn shape(self) -> ImageShape {
         match self {
-            Self::Cifar10 => cifar::load_cifar10(&files, split, None),
-            Self::Cifar100 => cifar::load_cifar100(&files, split, cifar::Cifar100Labels::Fine),
-            Self::Cifar100Coarse => {
-                cifar::load_cifar100(&files, split, cifar::Cifar100Labels::Coarse)
+            Self::Cifar10 | Self::Cifar100 | Self::Cifar100Coarse => cifar::SHAPE,
+            Self::Stl10 => stl10::SHAPE,
+        }
+    }
+
+    /// The number of classes.
+    pub fn num_classes(self) -> usize {
+        match self {
+            Self::Cifar10 | Self::Stl10 => 10,
+            Self::Cifar100 => 100,
+            Self::Cifar100Coarse => 20,
+        }
+    }
+
+    /// The official files both splits are read from, as paths under a data directory (for
+    /// hosts that fetch them one by one, like the browser). `batches` picks CIFAR-10's training
+    /// batch files by number; empty reads every batch present.
+    pub fn files(self, batches: &[usize]) -> DataFiles {
+        let layout = self.layout();
+        let path = |name: &str| format!("{}/{name}", layout.folder);
+        let (required, optional) = match self {
+            Self::Cifar10 => {
+                let mut required = vec![path("batches.meta.txt"), path("test_batch.bin")];
+                let batch = |n: &usize| path(&format!("data_batch_{n}.bin"));
+                if batches.is_empty() {
+                    // Every batch present: the first is needed, the others are welcome.
+                    required.push(batch(&1));
+                    let others = 2..=cifar::CIFAR10_TRAIN_BATCHES;
+                    (required, others.map(|n| batch(&n)).collect())
+                } else {
+                    required.extend(batches.iter().map(batch));
+                    (required, Vec::new())
+                }
             }
-            Self::Stl10 => stl10::load(&files, split),
+            Self::Cifar100 | Self::Cifar100Coarse => (
+                [
+                    "fine_label_names.txt",
+                    "coarse_label_names.txt",
+                    "train.bin",
+                    "test.bin",
+                ]
+                .map(path)
+                .to_vec(),
+                Vec::new(),
+            ),
+            Self::Stl10 => (
+                [
+                    "class_names.txt",
+                    "train_X.bin",
+                    "train_y.bin",
+                    "test_X.bin",
+                    "test_y.bin",
+                ]
+                .map(path)
+                .to_vec(),
+                Vec::new(),
+            ),
+        };
+        DataFiles {
+            required,
+            optional,
+            archive: layout.archive.to_string(),
+        }
+    }
+
+    /// Loads one split from `source` (every CIFAR-10 training batch present).
+    pub fn load(self, source: &DataSource, split: Split) -> Result<Dataset> {
+        self.read(&source.open(self.layout())?, split, &[])
+    }
+
+    /// Reads one split from the opened distribution; `batches` picks CIFAR-10's training batch
+    /// files by number (empty: every batch present) and must be empty for the other datasets.
+    pub fn read(self, files: &Opened, split: Split, batches: &[usize]) -> Result<Dataset> {
+        if !batches.is_empty() && self != Self::Cifar10 {
+            return Err(Error::config(
+                "batches",
+                format!(
+                    "only CIFAR-10 has numbered batch files, not {}",
+                    self.name()
+                ),
+            ));
+        }
+        match self {
+            Self::Cifar10 => {
+                let batches = (!batches.is_empty()).then_some(batches);
+                cifar::load_cifar10(files, split, batches)
+            }
+            Self::Cifar100 => cifar::load_cifar100(files, split, cifar::Cifar100Labels::Fine),
+            Self::Cifar100Coarse => {
+                cifar::load_cifar100(files, split, cifar::Cifar100Labels::Coarse)
+            }
+            Self::Stl10 => stl10::load(files, split),
         }
     }
 }
 
-impl std::str::FromStr for DatasetKind {
-    type Err = Error;
+crate::named!(DatasetKind, "dataset");
 
-    fn from_str(s: &str) -> Result<Self> {
-        Self::ALL
-            .into_iter()
-            .find(|kind| kind.name() == s)
-            .ok_or_else(|| {
-                Error::config(
-                    "dataset",
-                    format!("unknown dataset {s:?} (expected cifar10, cifar100, cifar100coarse or stl10)"),
-                )
-            })
-    }
+/// The files a dataset is read from: all of `required` (and whichever of `optional` exist), or
+/// the official `archive` that holds them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DataFiles {
+    /// Paths that must be present.
+    pub required: Vec<String>,
+    /// Paths read when present.
+    pub optional: Vec<String>,
+    /// The official archive's file name.
+    pub archive: String,
 }
 
 /// The official train or test split.

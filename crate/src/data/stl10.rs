@@ -11,7 +11,8 @@ pub const LAYOUT: Layout = Layout {
     archive: "stl10_binary.tar.gz",
 };
 
-const SHAPE: ImageShape = ImageShape {
+/// The shape of every image.
+pub(crate) const SHAPE: ImageShape = ImageShape {
     channels: 3,
     height: 96,
     width: 96,

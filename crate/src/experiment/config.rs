@@ -8,8 +8,8 @@ use crate::attack::search::{PushConfig, WalkConfig};
 use crate::data::SubsetSpec;
 use crate::error::{Error, Result};
 use crate::model::Preset;
-use crate::run::RunConfig;
 use crate::train::TrainConfig;
+use crate::training_run::RunConfig;
 use crate::unlearn::Method;
 use crate::unlearn::first_order::{self, Tau};
 

@@ -13,7 +13,7 @@ use crate::attack::search::Goal;
 use crate::data::Dataset;
 use crate::error::Result;
 use crate::model::Trained;
-use crate::run::RunData;
+use crate::training_run::RunData;
 use crate::unlearn::Request;
 use crate::unlearn::request::forget_set;
 

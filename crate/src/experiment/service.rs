@@ -8,7 +8,7 @@ use crate::data::Dataset;
 use crate::error::Result;
 use crate::metrics::{self, Evaluation, Shift};
 use crate::model::Trained;
-use crate::run::RunData;
+use crate::training_run::RunData;
 use crate::unlearn::{Holdings, Service};
 
 /// Sets up the service, applies every crafted request to a copy of `model` and evaluates each

@@ -1,13 +1,20 @@
-//! Model files: a trained network with its architecture, class names and format version.
+//! Model files: a trained network with its architecture, class names, the run that trained it
+//! and the format version.
 //!
 //! Layout: the magic bytes `OVUNLRN\0`, the format version (u32 LE), the header length (u32 LE),
 //! a JSON header ([`Header`]), then every tensor's values as f32 LE in the header's order.
 //! Tensors are read back through the async API, so saving works on every backend.
+//!
+//! Version 2 added the run that trained the network to the header, so a host needs no flags to
+//! find a model's data again. The run's type lives a layer up (`training_run::RunConfig`), so
+//! here it is a type parameter; `training_run::model_file` is the typed side (`ModelFile`,
+//! `Trained::to_bytes`, `convert` of version-1 files).
 
 use std::collections::HashMap;
 
 use burn::module::{ModuleMapper, ModuleVisitor, Param};
 use burn::prelude::*;
+use serde::de::{DeserializeOwned, IgnoredAny};
 use serde::{Deserialize, Serialize};
 
 use super::{ModelConfig, Trained};
@@ -15,7 +22,7 @@ use crate::error::{Error, Result};
 
 const MAGIC: &[u8; 8] = b"OVUNLRN\0";
 /// The model-file format this build writes and reads.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 
 /// One stored tensor: its module path and shape.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -26,9 +33,9 @@ pub struct TensorEntry {
     pub shape: Vec<usize>,
 }
 
-/// The JSON header of a model file.
+/// The JSON header of a model file; `R` is the run's type (read past when not needed).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Header {
+pub struct Header<R = IgnoredAny> {
     /// The file format version.
     pub format_version: u32,
     /// The version of the crate that wrote the file.
@@ -37,13 +44,53 @@ pub struct Header {
     pub config: ModelConfig,
     /// The output classes' names.
     pub class_names: Vec<String>,
+    /// The run that trained the network (its data, subsets, preset, training and seed). Every
+    /// model file has one; only the weights inside a training checkpoint go without.
+    #[serde(default = "Option::default", skip_serializing_if = "Option::is_none")]
+    pub run: Option<R>,
     /// The stored tensors, in file order.
     pub tensors: Vec<TensorEntry>,
 }
 
+/// What a conversion keeps of a version-1 header (a [`Header`] without the run).
+#[derive(Debug, Clone, Deserialize)]
+pub(crate) struct HeaderV1 {
+    pub(crate) config: ModelConfig,
+    pub(crate) class_names: Vec<String>,
+    pub(crate) tensors: Vec<TensorEntry>,
+}
+
+/// Reads the network and the run (if recorded) of model-file bytes onto `device`.
+pub(crate) fn read<R: DeserializeOwned>(
+    bytes: &[u8],
+    device: &Device,
+    origin: &str,
+) -> Result<(Trained, Option<R>)> {
+    let (header, values) = parse_as::<R>(bytes, origin)?;
+    let trained = Trained::from_parts(
+        header.config,
+        header.class_names,
+        &header.tensors,
+        values,
+        device,
+        origin,
+    )?;
+    Ok((trained, header.run))
+}
+
 impl Trained {
-    /// Serialises the model into model-file bytes.
-    pub async fn to_bytes(&self) -> Result<Vec<u8>> {
+    /// The model-file bytes of the network alone, with no run (a training checkpoint's weights).
+    pub(crate) async fn weights_to_bytes(&self) -> Result<Vec<u8>> {
+        self.write::<()>(None).await
+    }
+
+    /// Reads bytes written by [`Self::weights_to_bytes`] (or a whole model file) onto `device`.
+    pub(crate) fn weights_from_bytes(bytes: &[u8], device: &Device, origin: &str) -> Result<Self> {
+        Ok(read::<IgnoredAny>(bytes, device, origin)?.0)
+    }
+
+    /// Serialises the model, with `run` if given.
+    pub(crate) async fn write<R: Serialize>(&self, run: Option<&R>) -> Result<Vec<u8>> {
         let mut collector = Collector::default();
         self.model.visit(&mut collector);
         let header = Header {
@@ -51,14 +98,10 @@ impl Trained {
             crate_version: crate::VERSION.to_string(),
             config: self.config.clone(),
             class_names: self.class_names.clone(),
+            run,
             tensors: collector.entries,
         };
-        let json = serde_json::to_vec(&header).expect("header serialises");
-        let mut out = Vec::new();
-        out.extend_from_slice(MAGIC);
-        out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
-        out.extend_from_slice(&(json.len() as u32).to_le_bytes());
-        out.extend_from_slice(&json);
+        let mut out = header_bytes(&header);
         for tensor in collector.tensors {
             let values = crate::tensor::read_f32(tensor).await?;
             out.extend(values.iter().flat_map(|v| v.to_le_bytes()));
@@ -66,16 +109,21 @@ impl Trained {
         Ok(out)
     }
 
-    /// Reads a model file onto `device`; `origin` names the file in errors.
-    pub fn from_bytes(bytes: &[u8], device: &Device, origin: &str) -> Result<Self> {
-        let (header, mut values) = parse(bytes, origin)?;
+    /// Builds the network of `config` on `device` from the `values` of the stored `entries`.
+    fn from_parts(
+        config: ModelConfig,
+        class_names: Vec<String>,
+        entries: &[TensorEntry],
+        mut values: Vec<f32>,
+        device: &Device,
+        origin: &str,
+    ) -> Result<Self> {
         let bad = |problem: String| Error::model_file(origin, problem);
-        let model = header
-            .config
+        let model = config
             .init(device)
             .map_err(|e| bad(format!("architecture: {e}")))?;
         let mut tensors = HashMap::new();
-        for entry in &header.tensors {
+        for entry in entries {
             let n: usize = entry.shape.iter().product();
             let rest = values.split_off(n.min(values.len()));
             let taken = std::mem::replace(&mut values, rest);
@@ -108,48 +156,78 @@ impl Trained {
         }
         Ok(Self {
             model,
-            config: header.config,
-            class_names: header.class_names,
+            config,
+            class_names,
         })
-    }
-
-    /// Refuses the model unless it has the `expected` architecture.
-    pub fn expect_config(&self, expected: &ModelConfig, origin: &str) -> Result<()> {
-        if &self.config == expected {
-            return Ok(());
-        }
-        Err(Error::model_file(
-            origin,
-            format!(
-                "holds a different architecture: {} where {} is expected",
-                serde_json::to_string(&self.config).unwrap_or_default(),
-                serde_json::to_string(expected).unwrap_or_default()
-            ),
-        ))
     }
 }
 
-/// Reads the header and the raw values of a model file.
-pub fn parse(bytes: &[u8], origin: &str) -> Result<(Header, Vec<f32>)> {
+/// The magic bytes, the version, the header's length and the header.
+pub(crate) fn header_bytes<R: Serialize>(header: &Header<R>) -> Vec<u8> {
+    let json = serde_json::to_vec(header).expect("header serialises");
+    let mut out = Vec::new();
+    out.extend_from_slice(MAGIC);
+    out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+    out.extend_from_slice(&(json.len() as u32).to_le_bytes());
+    out.extend_from_slice(&json);
+    out
+}
+
+/// The format version and the JSON header of a model file of any version, and where its tensor
+/// data starts.
+pub(crate) fn split(bytes: &[u8], origin: &str) -> Result<(u32, Vec<u8>, usize)> {
     let bad = |problem: String| Error::model_file(origin, problem);
     if bytes.len() < 16 || &bytes[..8] != MAGIC {
         return Err(bad("not an overunlearn model file (bad magic bytes)".into()));
     }
     let version = u32::from_le_bytes(bytes[8..12].try_into().expect("4 bytes"));
-    if version != FORMAT_VERSION {
-        return Err(bad(format!(
-            "format version {version}, but this build (overunlearn {}) reads version {FORMAT_VERSION}; \
-             retrain or convert the model",
-            crate::VERSION
-        )));
-    }
     let len = u32::from_le_bytes(bytes[12..16].try_into().expect("4 bytes")) as usize;
     let json = bytes
         .get(16..16 + len)
         .ok_or_else(|| bad("truncated header".into()))?;
-    let header: Header =
-        serde_json::from_slice(json).map_err(|e| bad(format!("unreadable header: {e}")))?;
-    let body = &bytes[16 + len..];
+    Ok((version, json.to_vec(), 16 + len))
+}
+
+/// The message for a file of another format version: who made it and what to do.
+fn other_version(version: u32, json: &[u8]) -> String {
+    let made_by = serde_json::from_slice::<serde_json::Value>(json)
+        .ok()
+        .and_then(|h| h.get("crate_version")?.as_str().map(str::to_string))
+        .unwrap_or_else(|| "unknown version".into());
+    let reads = format!(
+        "this build (overunlearn {}) reads format version {FORMAT_VERSION}",
+        crate::VERSION
+    );
+    if version < FORMAT_VERSION {
+        format!(
+            "made by format version {version} (overunlearn {made_by}); {reads}: re-train it or \
+             convert it with `overunlearn convert --model FILE --run-config RUN.json --out NEW.bin` \
+             (RUN.json: its run config, or its training report)"
+        )
+    } else {
+        format!(
+            "made by format version {version} (overunlearn {made_by}), newer than {reads}; use a \
+             newer overunlearn"
+        )
+    }
+}
+
+/// Reads the header (its run read past) and the raw values of a model file of this build's
+/// format version.
+pub fn parse(bytes: &[u8], origin: &str) -> Result<(Header, Vec<f32>)> {
+    parse_as(bytes, origin)
+}
+
+/// [`parse`], reading the header's run as an `R`.
+fn parse_as<R: DeserializeOwned>(bytes: &[u8], origin: &str) -> Result<(Header<R>, Vec<f32>)> {
+    let bad = |problem: String| Error::model_file(origin, problem);
+    let (version, json, body) = split(bytes, origin)?;
+    if version != FORMAT_VERSION {
+        return Err(bad(other_version(version, &json)));
+    }
+    let header: Header<R> =
+        serde_json::from_slice(&json).map_err(|e| bad(format!("unreadable header: {e}")))?;
+    let body = &bytes[body..];
     if !body.len().is_multiple_of(4) {
         return Err(bad(
             "truncated: tensor data is not a whole number of f32 values".into(),

@@ -194,21 +194,7 @@ impl Preset {
     }
 }
 
-impl std::str::FromStr for Preset {
-    type Err = Error;
-
-    fn from_str(s: &str) -> Result<Self> {
-        Self::ALL
-            .into_iter()
-            .find(|p| p.name() == s)
-            .ok_or_else(|| {
-                Error::config(
-                    "preset",
-                    format!("unknown preset {s:?} (expected paper, lab or tutorial)"),
-                )
-            })
-    }
-}
+crate::named!(Preset, "preset");
 
 impl ModelConfig {
     /// Checks that the architecture can be built.

@@ -103,7 +103,7 @@ impl Checkpoint {
     /// The network being trained, in training mode on `device`'s autodiff variant (`device` is a
     /// plain device), with the parameter ids the optimiser's state refers to.
     pub fn network(&self, device: &Device) -> Result<Cnn> {
-        let trained = Trained::from_bytes(&self.weights, device, "checkpoint weights.bin")?;
+        let trained = Trained::weights_from_bytes(&self.weights, device, "checkpoint weights.bin")?;
         let ids = &self.state.param_ids;
         let mut restore = RestoreIds { ids, next: 0 };
         let net = trained.model.map(&mut restore);

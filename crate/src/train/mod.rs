@@ -87,21 +87,7 @@ impl Optimizer {
     }
 }
 
-impl std::str::FromStr for Optimizer {
-    type Err = Error;
-
-    fn from_str(s: &str) -> Result<Self> {
-        Self::ALL
-            .into_iter()
-            .find(|o| o.name() == s)
-            .ok_or_else(|| {
-                Error::config(
-                    "optimizer",
-                    format!("unknown optimizer {s:?} (expected adam or amsgrad)"),
-                )
-            })
-    }
-}
+crate::named!(Optimizer, "optimizer");
 
 impl Default for TrainConfig {
     /// The paper's settings, with fewer epochs: Adam, lr 1e-3, batch 64.

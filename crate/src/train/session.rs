@@ -113,7 +113,7 @@ impl Session {
         }
         let ad_device = device.clone().autodiff();
         let net = checkpoint.network(device)?;
-        let best = Trained::from_bytes(&checkpoint.best, device, "checkpoint best.bin")?;
+        let best = Trained::weights_from_bytes(&checkpoint.best, device, "checkpoint best.bin")?;
         let mut stepper = Stepper::new(config.optimizer, config.learning_rate, &ad_device);
         stepper.optimizer = stepper
             .optimizer
@@ -295,8 +295,8 @@ impl Session {
                 param_ids: checkpoint::param_ids(self.network()),
                 seconds: self.seconds,
             },
-            weights: current.to_bytes().await?,
-            best: self.best.to_bytes().await?,
+            weights: current.weights_to_bytes().await?,
+            best: self.best.weights_to_bytes().await?,
             optimizer: self
                 .stepper
                 .optimizer

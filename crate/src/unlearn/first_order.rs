@@ -76,25 +76,7 @@ impl ServiceKind {
     }
 }
 
-impl std::str::FromStr for ServiceKind {
-    type Err = Error;
-
-    fn from_str(s: &str) -> Result<Self> {
-        Self::ALL
-            .into_iter()
-            .find(|k| k.name() == s)
-            .ok_or_else(|| {
-                let names: Vec<_> = Self::ALL.iter().map(|k| k.name()).collect();
-                Error::config(
-                    "service",
-                    format!(
-                        "unknown service {s:?} (expected one of {})",
-                        names.join(", ")
-                    ),
-                )
-            })
-    }
-}
+crate::named!(ServiceKind, "service");
 
 /// Which parameters the update changes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -125,6 +107,12 @@ pub enum Tau {
 
 /// The paper's step size.
 pub const PAPER_TAU: f64 = 2e-4;
+
+/// The calibration probe's default size: a normal request of 10% of one class's training images.
+pub const CALIBRATION_PROBE: f64 = 0.1;
+
+/// The accuracy the calibration probe may cost by default: 2 points.
+pub const CALIBRATION_BUDGET: f64 = 0.02;
 
 /// The reference code's gradient batch size.
 pub const REFERENCE_BATCH: usize = 256;

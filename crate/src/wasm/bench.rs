@@ -19,11 +19,9 @@ impl Lab {
         let backend = self.backend;
         let (source, device) = self.quick(|p| Ok((p.source().clone(), p.device().clone())))?;
         Ok(future_to_promise(async move {
-            let opened = source
-                .open(DatasetKind::Cifar10.layout())
-                .map_err(js_error)?;
-            let data = crate::data::cifar::load_cifar10(&opened, Split::Train, Some(&[1]))
-                .map_err(js_error)?;
+            let kind = DatasetKind::Cifar10;
+            let opened = source.open(kind.layout()).map_err(js_error)?;
+            let data = kind.read(&opened, Split::Train, &[1]).map_err(js_error)?;
             let report = bench::bench(&config, &data, backend, &device)
                 .await
                 .map_err(js_error)?;

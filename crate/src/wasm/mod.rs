@@ -58,7 +58,7 @@ pub fn check_config(json: &str) -> Result<String, JsValue> {
     to_json(&parse_config(json)?)
 }
 
-/// The dataset files an experiment config reads (JSON of [`crate::run::DataFiles`]).
+/// The dataset files an experiment config reads (JSON of [`crate::training_run::DataFiles`]).
 #[wasm_bindgen(js_name = dataFiles)]
 pub fn data_files(json: &str) -> Result<String, JsValue> {
     to_json(&parse_config(json)?.run.files())
@@ -189,16 +189,12 @@ impl Lab {
         })
     }
 
-    /// The model as model-file bytes (a `Uint8Array`).
+    /// The model as model-file bytes (a `Uint8Array`) with the run that trained it.
     #[wasm_bindgen(js_name = exportModel)]
     pub fn export_model(&self) -> js_sys::Promise {
         let slot = self.pipeline.clone();
         future_to_promise(async move {
-            let bytes = with_pipeline(slot, async |p| match p.model() {
-                Some(model) => model.to_bytes().await,
-                None => Err(crate::error::Error::config("model", "none to export")),
-            })
-            .await?;
+            let bytes = with_pipeline(slot, async |p| p.model_bytes().await).await?;
             Ok(js_sys::Uint8Array::from(bytes.as_slice()).into())
         })
     }

@@ -1,5 +1,10 @@
 //! A whole training run, from a serialisable config to a report: load the data, draw the seeded
-//! subsets, train, evaluate on the test split. The CLI and the browser both run exactly this.
+//! subsets, train, evaluate on the test split. The CLI and the browser both run exactly this;
+//! the config is also stored in every model file, so a model remembers the run that made it.
+
+pub mod model_file;
+
+pub use model_file::ModelFile;
 
 use std::ops::ControlFlow;
 use std::path::Path;
@@ -7,11 +12,16 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::backend::BackendKind;
+pub use crate::data::DataFiles;
 use crate::data::{DataSource, Dataset, DatasetKind, Split, SubsetSpec};
 use crate::error::{Error, Result};
 use crate::metrics::{self, Evaluation};
 use crate::model::{ModelConfig, Preset, Trained};
 use crate::train::{Checkpoint, EpochSummary, Progress, Session, TrainConfig};
+
+/// The fraction of each class held out for validation unless a run says otherwise (the default
+/// of [`RunConfig`] and of every host's flag).
+pub const DEFAULT_VALIDATION: f64 = 0.1;
 
 /// Everything that defines a training run. With the same seed and backend, the same numbers.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -41,7 +51,7 @@ impl Default for RunConfig {
             dataset: DatasetKind::Cifar10,
             batches: Vec::new(),
             train_subset: SubsetSpec {
-                validation: 0.1,
+                validation: DEFAULT_VALIDATION,
                 ..SubsetSpec::default()
             },
             test_per_class: None,
@@ -85,102 +95,84 @@ impl RunConfig {
     pub fn load(&self, source: &DataSource) -> Result<RunData> {
         self.validate()?;
         let files = source.open(self.dataset.layout())?;
-        let (train, test) = if self.dataset == DatasetKind::Cifar10 {
-            let batches = (!self.batches.is_empty()).then_some(self.batches.as_slice());
-            (
-                crate::data::cifar::load_cifar10(&files, Split::Train, batches)?,
-                crate::data::cifar::load_cifar10(&files, Split::Test, None)?,
-            )
-        } else {
-            (
-                self.dataset.load(source, Split::Train)?,
-                self.dataset.load(source, Split::Test)?,
-            )
-        };
+        let train = self.dataset.read(&files, Split::Train, &self.batches)?;
+        let test = self.dataset.read(&files, Split::Test, &[])?;
         self.subsets(&train, &test)
+    }
+
+    /// Loads only the test split from `source` and draws the run's test subset (the images
+    /// [`Self::load`] tests on).
+    pub fn load_test(&self, source: &DataSource) -> Result<Dataset> {
+        self.validate()?;
+        self.test_subset(&self.dataset.load(source, Split::Test)?)
     }
 
     /// Draws the run's subsets from already loaded splits.
     pub fn subsets(&self, train: &Dataset, test: &Dataset) -> Result<RunData> {
         let drawn = self.train_subset.apply(train, self.seed, "subset/train")?;
-        let test_spec = SubsetSpec {
+        Ok(RunData {
+            train: drawn.main,
+            validation: drawn.validation,
+            test: self.test_subset(test)?,
+        })
+    }
+
+    /// The run's test images: its classes of the test split, `test_per_class` of each.
+    fn test_subset(&self, test: &Dataset) -> Result<Dataset> {
+        let spec = SubsetSpec {
             classes: self.train_subset.classes.clone(),
             per_class: self.test_per_class,
             validation: 0.0,
         };
-        let test = test_spec.apply(test, self.seed, "subset/test")?.main;
-        Ok(RunData {
-            train: drawn.main,
-            validation: drawn.validation,
-            test,
-        })
+        Ok(spec.apply(test, self.seed, "subset/test")?.main)
     }
 
     /// The official files this run reads, as paths under a data directory (for hosts that
     /// fetch them one by one, like the browser).
     pub fn files(&self) -> DataFiles {
-        let layout = self.dataset.layout();
-        let path = |name: &str| format!("{}/{name}", layout.folder);
-        let (required, optional) = match self.dataset {
-            DatasetKind::Cifar10 => {
-                let mut required = vec![path("batches.meta.txt"), path("test_batch.bin")];
-                let batch = |n: &usize| path(&format!("data_batch_{n}.bin"));
-                if self.batches.is_empty() {
-                    // Every batch present: the first is needed, the others are welcome.
-                    required.push(batch(&1));
-                    (required, (2..=5).map(|n| batch(&n)).collect())
-                } else {
-                    required.extend(self.batches.iter().map(batch));
-                    (required, Vec::new())
-                }
-            }
-            DatasetKind::Cifar100 | DatasetKind::Cifar100Coarse => (
-                [
-                    "fine_label_names.txt",
-                    "coarse_label_names.txt",
-                    "train.bin",
-                    "test.bin",
-                ]
-                .map(path)
-                .to_vec(),
-                Vec::new(),
-            ),
-            DatasetKind::Stl10 => (
-                [
-                    "class_names.txt",
-                    "train_X.bin",
-                    "train_y.bin",
-                    "test_X.bin",
-                    "test_y.bin",
-                ]
-                .map(path)
-                .to_vec(),
-                Vec::new(),
-            ),
-        };
-        DataFiles {
-            required,
-            optional,
-            archive: layout.archive.to_string(),
-        }
+        self.dataset.files(&self.batches)
     }
 
     /// The architecture for `data`.
     pub fn model(&self, data: &Dataset) -> ModelConfig {
         self.preset.config(data.shape, data.num_classes())
     }
-}
 
-/// The files a run reads: all of `required` (and whichever of `optional` exist), or the
-/// official `archive` that holds them.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct DataFiles {
-    /// Paths that must be present.
-    pub required: Vec<String>,
-    /// Paths read when present.
-    pub optional: Vec<String>,
-    /// The official archive's file name.
-    pub archive: String,
+    /// The one rule for using a trained model with this run's `data` (a split as this run
+    /// draws it): the model's classes and image shape are `data`'s, and its architecture is the
+    /// one this run's preset builds for them. `origin` names the model in errors.
+    pub fn check_model(&self, trained: &Trained, data: &Dataset, origin: &str) -> Result<()> {
+        let (input, shape) = (trained.config.input, data.shape);
+        if input != shape || trained.class_names != data.class_names {
+            return Err(Error::model_file(
+                origin,
+                format!(
+                    "was trained on {}x{} images of classes {:?}; {} as this run draws it has \
+                     {}x{} images of classes {:?}",
+                    input.height,
+                    input.width,
+                    trained.class_names,
+                    self.dataset.name(),
+                    shape.height,
+                    shape.width,
+                    data.class_names
+                ),
+            ));
+        }
+        let expected = self.model(data);
+        if trained.config == expected {
+            return Ok(());
+        }
+        Err(Error::model_file(
+            origin,
+            format!(
+                "holds a different architecture: {} where the {} preset builds {}",
+                serde_json::to_string(&trained.config).unwrap_or_default(),
+                self.preset.name(),
+                serde_json::to_string(&expected).unwrap_or_default()
+            ),
+        ))
+    }
 }
 
 /// What a training run reports: enough to reproduce and to compare it.
@@ -231,7 +223,7 @@ pub struct Timings {
 }
 
 /// Trains and tests on `data` as `config` says, on `device`.
-pub async fn run(
+pub async fn train_and_test(
     config: &RunConfig,
     data: &RunData,
     device: &burn::prelude::Device,
@@ -239,15 +231,15 @@ pub async fn run(
 ) -> Result<(Trained, RunReport)> {
     let model = config.model(&data.train);
     let session = Session::new(&model, &config.train, &data.train, device, config.seed)?;
-    finish(config, data, device, session, None, observe).await
+    train_to_end(config, data, device, session, None, observe).await
 }
 
 /// What a host does with each epoch's checkpoint (the CLI writes it to a folder).
 pub type SaveCheckpoint<'a> = dyn FnMut(&Checkpoint) -> Result<()> + 'a;
 
-/// Like [`run`], but starting from `resume` (a checkpoint of this run) if given, and handing a
+/// Like [`train_and_test`], but starting from `resume` (a checkpoint of this run) if given, and handing a
 /// checkpoint to `save` after every epoch.
-pub async fn run_checkpointed(
+pub async fn train_and_test_checkpointed(
     config: &RunConfig,
     data: &RunData,
     device: &burn::prelude::Device,
@@ -262,11 +254,11 @@ pub async fn run_checkpointed(
             Session::new(&model, &config.train, &data.train, device, config.seed)?
         }
     };
-    finish(config, data, device, session, Some(save), observe).await
+    train_to_end(config, data, device, session, Some(save), observe).await
 }
 
 /// Trains `session` to its end, then tests.
-async fn finish(
+async fn train_to_end(
     config: &RunConfig,
     data: &RunData,
     device: &burn::prelude::Device,

@@ -1,0 +1,84 @@
+//! Model files with the run that trained them: the typed side of [`crate::model::file`] (which
+//! holds the format and stays below this layer): [`ModelFile::open`], [`Trained::to_bytes`], and
+//! [`convert`] for version-1 files.
+
+use burn::prelude::Device;
+
+use super::RunConfig;
+use crate::error::{Error, Result};
+use crate::model::Trained;
+use crate::model::file::{self, FORMAT_VERSION, Header};
+
+/// What a model file holds: the trained network and the run that trained it.
+#[derive(Debug, Clone)]
+pub struct ModelFile {
+    /// The network, its architecture and classes.
+    pub trained: Trained,
+    /// The run that trained it.
+    pub run: RunConfig,
+}
+
+impl ModelFile {
+    /// Reads a model file onto `device`; `origin` names the file in errors. Whether the model
+    /// suits some data is [`RunConfig::check_model`]'s to say.
+    pub fn open(bytes: &[u8], device: &Device, origin: &str) -> Result<Self> {
+        let (trained, run) = file::read::<RunConfig>(bytes, device, origin)?;
+        let run = run.ok_or_else(|| {
+            Error::model_file(
+                origin,
+                "records no training run (a training checkpoint's weights are not a model file)",
+            )
+        })?;
+        Ok(Self { trained, run })
+    }
+}
+
+impl Trained {
+    /// Serialises the model, with the `run` that trained it, into model-file bytes.
+    pub async fn to_bytes(&self, run: &RunConfig) -> Result<Vec<u8>> {
+        self.write(Some(run)).await
+    }
+}
+
+/// Rewrites a version-1 model file as a version-2 file that records `run` as the run that
+/// trained it. The tensor data is copied byte for byte; the run's preset must build the file's
+/// architecture for the run's dataset (and classes), or the run is not this model's.
+pub fn convert(bytes: &[u8], run: &RunConfig, origin: &str) -> Result<Vec<u8>> {
+    let bad = |problem: String| Error::model_file(origin, problem);
+    run.validate()?;
+    let (version, json, body) = file::split(bytes, origin)?;
+    if version != 1 {
+        return Err(bad(format!(
+            "is format version {version}; only version-1 files are converted (this build writes \
+             version {FORMAT_VERSION})"
+        )));
+    }
+    let old: file::HeaderV1 =
+        serde_json::from_slice(&json).map_err(|e| bad(format!("unreadable header: {e}")))?;
+    let classes = match run.train_subset.classes.len() {
+        0 => run.dataset.num_classes(),
+        n => n,
+    };
+    let expected = run.preset.config(run.dataset.shape(), classes);
+    if old.config != expected || old.class_names.len() != classes {
+        return Err(bad(format!(
+            "holds {}, but the {} preset on {} ({classes} classes) builds {}: the run given is not \
+             this model's",
+            serde_json::to_string(&old.config).unwrap_or_default(),
+            run.preset.name(),
+            run.dataset.name(),
+            serde_json::to_string(&expected).unwrap_or_default()
+        )));
+    }
+    let header = Header {
+        format_version: FORMAT_VERSION,
+        crate_version: crate::VERSION.to_string(),
+        config: old.config,
+        class_names: old.class_names,
+        run: Some(run.clone()),
+        tensors: old.tensors,
+    };
+    let mut out = file::header_bytes(&header);
+    out.extend_from_slice(&bytes[body..]);
+    Ok(out)
+}
