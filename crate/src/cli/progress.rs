@@ -65,13 +65,19 @@ impl TrainBar {
 
 /// A byte-count bar for downloads.
 pub fn bytes_bar(name: &str) -> ProgressBar {
-    let bar = ProgressBar::new(0);
+    styled(
+        ProgressBar::new(0),
+        name,
+        "{prefix} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} ({eta} left)",
+    )
+}
+
+/// `bar` named `name`, drawn with `template`.
+fn styled(bar: ProgressBar, name: &str, template: &str) -> ProgressBar {
     bar.set_style(
-        ProgressStyle::with_template(
-            "{prefix} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} ({eta} left)",
-        )
-        .expect("valid template")
-        .progress_chars("=> "),
+        ProgressStyle::with_template(template)
+            .expect("valid template")
+            .progress_chars("=> "),
     );
     bar.set_prefix(name.to_string());
     bar
@@ -113,12 +119,9 @@ impl StageBars {
 
 /// A count bar for a named stage.
 fn count_bar(name: &str, total: u64) -> ProgressBar {
-    let bar = ProgressBar::new(total);
-    bar.set_style(
-        ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} ({eta} left)")
-            .expect("valid template")
-            .progress_chars("=> "),
-    );
-    bar.set_prefix(name.to_string());
-    bar
+    styled(
+        ProgressBar::new(total),
+        name,
+        "{prefix} [{bar:30}] {pos}/{len} ({eta} left)",
+    )
 }

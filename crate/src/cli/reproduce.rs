@@ -9,7 +9,7 @@ use overunlearn::attack::request::SubmittedLabel;
 use overunlearn::attack::search::{
     EfficientConfig, Goal, PushConfig, Search, WalkConfig, ZooConfig,
 };
-use overunlearn::experiment::{Attack, Event, ExperimentConfig};
+use overunlearn::experiment::{Event, ExperimentConfig};
 use overunlearn::pipeline::Pipeline;
 use overunlearn::train::TrainConfig;
 use overunlearn::training_run::RunConfig;
@@ -213,12 +213,7 @@ impl ReproduceArgs {
             class_a: self.class_a.clone(),
             class_b: self.class_b.clone(),
             percentages: self.percent.clone(),
-            attacks: vec![
-                Attack::PushingI { targeted: false },
-                Attack::PushingII { targeted: false },
-                Attack::PushingI { targeted: true },
-                Attack::PushingII { targeted: true },
-            ],
+            attacks: defaults.attacks.clone(),
             labels: self.labels.clone(),
             method: match self.method {
                 MethodKind::FirstOrder => Method::FirstOrder(FirstOrderConfig {
