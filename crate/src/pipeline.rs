@@ -234,6 +234,7 @@ impl Pipeline {
         observe: impl FnMut(&Progress) -> ControlFlow<()>,
     ) -> Result<RunReport> {
         self.load()?;
+        self.check_classes()?;
         self.reset(Stage::Trained);
         let run = &self.config()?.run;
         let data = self.data.as_ref().expect("loaded above");
@@ -244,6 +245,26 @@ impl Pipeline {
             run: run.clone(),
         });
         Ok(report)
+    }
+
+    /// Checks that the config's classes A and B are classes of the loaded data, so that a
+    /// misspelt class is named before any training rather than after it.
+    fn check_classes(&self) -> Result<()> {
+        let config = self.config()?;
+        let data = self.data.as_ref().expect("loaded before");
+        let names = &data.train.class_names;
+        for (field, name) in [("class_a", &config.class_a), ("class_b", &config.class_b)] {
+            if data.train.class_index(name).is_err() {
+                return Err(Error::config(
+                    field,
+                    format!(
+                        "{name:?} is not a class of this dataset (its classes: {})",
+                        names.join(", ")
+                    ),
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// Uses the model in a model file's `bytes` (named `origin` in messages) for the config's

@@ -167,6 +167,28 @@ fn models_come_back_and_bad_configs_and_files_are_handled_in_one_place() {
         "a refused config changes nothing"
     );
 
+    // A class that the data does not have is named before any training.
+    let unicorn = ExperimentConfig {
+        class_a: "unicorn".into(),
+        ..config.clone()
+    };
+    assert_eq!(p.configure(unicorn).unwrap(), Stage::Trained);
+    let mut longer = ExperimentConfig {
+        class_a: "unicorn".into(),
+        ..config.clone()
+    };
+    longer.run.train.epochs = 2;
+    p.configure(longer).unwrap();
+    let e = block(p.train(|_| panic!("no training step may run")))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("class_a") && e.contains("\"unicorn\"") && e.contains("airplane, automobile"),
+        "{e}"
+    );
+    assert_eq!(p.stage(), Stage::Loaded);
+    p.configure(config.clone()).unwrap();
+
     // Files handed over replace what was loaded.
     p.add_files(Files::new("dropped"));
     assert_eq!(p.stage(), Stage::Configured);
