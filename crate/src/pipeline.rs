@@ -124,7 +124,7 @@ impl Pipeline {
             .ok_or_else(|| Error::config("config", "no experiment config given yet"))
     }
 
-    /// The loaded data, the model, the crafted requests and the report, where they exist.
+    /// The loaded data, if it is loaded.
     pub fn data(&self) -> Option<&RunData> {
         self.data.as_ref()
     }
