@@ -6,6 +6,7 @@ import { TrainingChart } from "./charts.js";
 import { ConfigStore } from "./config-store.js";
 import { collect, fill, setClasses, showMethodParams } from "./form.js";
 import { renderGallery } from "./gallery.js";
+import * as shipped from "./shipped.js";
 import { LabClient } from "./lab-client.js";
 import { download, renderResults, toCsv } from "./results.js";
 import * as storage from "./storage.js";
@@ -156,6 +157,20 @@ async function configure(config) {
 function showConfig() {
   fill(current());
   if (state.classes.length) setClasses(state.classes, current());
+  const model = current().model;
+  $("use-shipped").hidden = !model;
+  $("use-shipped").textContent = `Start from the trained model ${model ?? ""}`;
+}
+
+/** Lists the experiments the lab ships beside the built-in scenarios, as the core sums them up. */
+async function listExperiments() {
+  const select = $("scenario");
+  for (const [name, config] of Object.entries(shipped.experiments)) {
+    const option = document.createElement("option");
+    option.value = `file:${name}`;
+    option.textContent = `${name}: ${await state.client.call("summary", { config: JSON.stringify(config) })}`;
+    select.append(option);
+  }
 }
 
 // ---- steps ------------------------------------------------------------------------------
@@ -247,9 +262,35 @@ async function restoreModel() {
   return true;
 }
 
+/** Uses the trained model the config names (one the lab ships): no training in the browser. */
+async function useShipped() {
+  const name = current().model;
+  const model = shipped.models[name];
+  if (!model) {
+    throw new Error(
+      `model: this build of the lab does not ship "${name}" (it ships ` +
+        `${Object.keys(shipped.models).join(", ") || "none"}); press Train to train it here`,
+    );
+  }
+  await readConfig();
+  await ensureData();
+  status("train-status", `downloading the trained model ${name}…`);
+  await step("importShipped", { url: model.url, report: JSON.stringify(model.report) });
+  mark("modelReady");
+  const test = model.report.test;
+  status(
+    "train-status",
+    `Using the trained model ${name}: ${(test.accuracy * 100).toFixed(1)}% on ${test.count} ` +
+      `test images when it was trained (${model.report.trained_on}).`,
+  );
+  $("export-model").disabled = false;
+}
+
 async function ensureModel() {
   await ensureData();
-  if (reached("trained") || (await restoreModel())) return;
+  if (reached("trained")) return;
+  if (current().model) return useShipped();
+  if (await restoreModel()) return;
   await train();
 }
 
@@ -257,7 +298,7 @@ async function craft() {
   await readConfig();
   await ensureModel();
   status("craft-status", "crafting…");
-  const crafted = await step("craft", { gallery: 6 }, (p) =>
+  const crafted = await step("craft", { gallery: 6, crafted: shipped.crafted }, (p) =>
     status("craft-status", `${p.stage}: ${p.done}/${p.total}`),
   );
   status(
@@ -275,6 +316,7 @@ async function unlearn() {
     status("unlearn-status", `${p.stage}: ${p.done}/${p.total}`),
   );
   status("unlearn-status", `Done in ${formatSeconds(report.seconds)}.`);
+  mark("results");
   state.report = report;
   await storage.put("results", report);
   renderResults(report);
@@ -341,6 +383,7 @@ function wire() {
   }
   $("load").onclick = () => guard(loadData);
   $("train").onclick = () => guard(train);
+  $("use-shipped").onclick = () => guard(useShipped);
   $("cancel").onclick = () => state.client.cancel();
   $("craft").onclick = () => guard(craft);
   $("unlearn").onclick = () => guard(unlearn);
@@ -354,7 +397,10 @@ function wire() {
     });
   $("scenario").onchange = () =>
     guard(async () => {
-      const config = JSON.parse(await state.client.call("scenario", { name: $("scenario").value }));
+      const choice = $("scenario").value;
+      const config = choice.startsWith("file:")
+        ? structuredClone(shipped.experiments[choice.slice("file:".length)])
+        : JSON.parse(await state.client.call("scenario", { name: choice }));
       config.run.backend = current().run.backend;
       state.store.config = config;
       showConfig();
@@ -399,6 +445,7 @@ async function start() {
     messages.push(`WebGPU is not available (${state.probe.reason}): the lab runs on flex (CPU).`);
   }
   await startBackend();
+  await listExperiments();
   if (messages.length) notify(messages.join(" "), linkProblem ? "error" : "info");
   const report = await storage.get("results");
   if (report && JSON.stringify(report.config) === JSON.stringify(current())) {

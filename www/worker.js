@@ -1,13 +1,27 @@
 // The lab's Web Worker: it owns the wasm core (one `Lab`, the core's pipeline) and only
 // translates messages to core calls and back. Every request is `{ id, op, ...args }`; the answer is `{ id, ok, value }` or
 // `{ id, ok: false, error }`; progress is `{ id, progress }`. `cancel` stops a training run.
-import init, { Lab, checkConfig, dataFiles, scenario, version } from "../pkg/overunlearn.js";
+import init, {
+  Lab,
+  checkConfig,
+  dataFiles,
+  scenario,
+  summary,
+  version,
+} from "../pkg/overunlearn.js";
 
 let lab = null;
 let cancelRequested = false;
 // Files the user handed over are authoritative: no server fallback once there are any.
 let dropped = false;
 const ready = init();
+
+/** The bytes at `url`; throws naming it when the server does not answer with them. */
+async function fetchBytes(url) {
+  const response = await fetch(url);
+  if (!response.ok) throw new Error(`${url}: the server answered ${response.status}`);
+  return new Uint8Array(await response.arrayBuffer());
+}
 
 /** Fetches the files a config reads from the lab server's data folder; returns their count. */
 async function fetchData(configJson, base) {
@@ -51,6 +65,7 @@ const ops = {
   },
   scenario: async ({ name }) => (await ready, scenario(name)),
   checkConfig: async ({ config }) => (await ready, checkConfig(config)),
+  summary: async ({ config }) => (await ready, summary(config)),
   configure: async ({ config }) => JSON.parse(lab.configure(config)),
   stage: async () => lab.stage(),
   async addFiles({ files }) {
@@ -86,8 +101,18 @@ const ops = {
   },
   exportModel: async () => lab.exportModel(),
   importModel: async ({ name, bytes }) => JSON.parse(lab.importModel(name, new Uint8Array(bytes))),
-  async craft({ gallery }, progress) {
-    return JSON.parse(await lab.craft(gallery, (json) => progress(JSON.parse(json))));
+  /** Uses a shipped model: fetches `url` and hands it to the core with its report. */
+  async importShipped({ url, report }, progress) {
+    progress({ stage: "downloading the shipped model", done: 0, total: 1 });
+    const bytes = await fetchBytes(url);
+    return JSON.parse(lab.importShipped(bytes, report));
+  },
+  /** Crafts, reusing the shipped crafted requests (`crafted`: URL by key prefix) that match. */
+  async craft({ gallery, crafted }, progress) {
+    const url = crafted?.[lab.crossingsKey().slice(0, 24)];
+    if (url) progress({ stage: "downloading the shipped crafted requests", done: 0, total: 1 });
+    const bytes = url ? await fetchBytes(url) : undefined;
+    return JSON.parse(await lab.craft(gallery, bytes, (json) => progress(JSON.parse(json))));
   },
   async unlearn(_args, progress) {
     return JSON.parse(await lab.unlearn((json) => progress(JSON.parse(json))));
@@ -102,7 +127,7 @@ self.onmessage = async ({ data }) => {
   const { id, op, ...args } = data;
   const progress = (value) => self.postMessage({ id, progress: value });
   try {
-    if (op !== "create" && op !== "scenario" && op !== "checkConfig" && !lab) {
+    if (!["create", "scenario", "checkConfig", "summary"].includes(op) && !lab) {
       throw new Error("the lab's backend is not started");
     }
     const value = await ops[op](args, progress);

@@ -19,6 +19,7 @@ use crate::data::{DataSource, Files};
 use crate::error::{Error, Result};
 use crate::experiment::{self, Crafted, CraftedView, Event, ExperimentConfig, ExperimentReport};
 use crate::model::Trained;
+use crate::pretrained::PretrainedReport;
 use crate::train::Progress;
 use crate::training_run::ModelFile;
 use crate::training_run::{RunConfig, RunData, RunReport};
@@ -136,10 +137,7 @@ impl Pipeline {
 
     /// The model as model-file bytes, with the run that trained it.
     pub async fn model_bytes(&self) -> Result<Vec<u8>> {
-        let file = self
-            .model
-            .as_ref()
-            .ok_or_else(|| Error::config("model", "none yet: train or import one first"))?;
+        let file = self.model.as_ref().ok_or_else(no_model)?;
         file.trained.to_bytes(&file.run).await
     }
 
@@ -240,10 +238,7 @@ impl Pipeline {
         let data = self.data.as_ref().expect("loaded above");
         let (trained, report) =
             crate::training_run::train_and_test(run, data, &self.device, observe).await?;
-        self.model = Some(ModelFile {
-            trained,
-            run: run.clone(),
-        });
+        self.model = Some(ModelFile::trained(trained, run.clone()).await?);
         Ok(report)
     }
 
@@ -291,6 +286,34 @@ impl Pipeline {
         Ok(summary)
     }
 
+    /// Uses a model the lab ships: `bytes` of `NAME.bin`, checked against the SHA-256 its
+    /// report (`NAME.json`, [`PretrainedReport`]) records; the config must name no other model.
+    pub fn import_shipped(&mut self, bytes: &[u8], report: &[u8]) -> Result<ModelSummary> {
+        let report: PretrainedReport = serde_json::from_slice(report).map_err(|e| {
+            Error::model_file("the shipped model's report", format!("unreadable: {e}"))
+        })?;
+        if let Some(named) = &self.config()?.model
+            && *named != report.name
+        {
+            return Err(Error::config(
+                "model",
+                format!(
+                    "this experiment starts from the shipped model {named:?}, not {:?}",
+                    report.name
+                ),
+            ));
+        }
+        report.check(bytes)?;
+        self.import_model(bytes, &report.name)
+    }
+
+    /// The key of the crossings the config's crafting can reuse against the current model
+    /// ([`ExperimentConfig::crossings_key`]).
+    pub fn crossings_key(&self) -> Result<String> {
+        let model = self.model.as_ref().ok_or_else(no_model)?;
+        Ok(self.config()?.crossings_key(&model.sha256))
+    }
+
     /// Crafts the config's requests against the model, pushing only the samples `crossings`
     /// does not hold yet (it gets the new ones; `checkpoint` hears it every few samples).
     pub async fn craft(
@@ -328,11 +351,13 @@ impl Pipeline {
             .data
             .as_ref()
             .ok_or_else(|| Error::config("data", "not loaded yet: load it first"))?;
-        let model = self
-            .model()
-            .ok_or_else(|| Error::config("model", "none yet: train or import one first"))?;
+        let model = self.model().ok_or_else(no_model)?;
         Ok((config, data, model))
     }
+}
+
+fn no_model() -> Error {
+    Error::config("model", "none yet: train or import one first")
 }
 
 fn not_crafted() -> Error {

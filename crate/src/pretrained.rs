@@ -4,9 +4,9 @@
 //! hash before use.
 
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
+pub use crate::model::file::sha256_hex;
 use crate::train::EpochSummary;
 use crate::training_run::RunConfig;
 
@@ -65,14 +65,6 @@ impl PretrainedReport {
             ),
         ))
     }
-}
-
-/// The SHA-256 of `bytes`, lower-case hex.
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }
 
 /// Whether `model` names a shipped model rather than a file: a bare name of letters, digits,

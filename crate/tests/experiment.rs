@@ -147,8 +147,21 @@ fn crafting_then_unlearning_is_deterministic_and_reuses_kept_crossings() {
     assert_eq!(pushing.stats().size, pushing.request.sources.len());
 
     // Kept crossings are reused: a stopped run goes on where it was and pushes nothing twice.
-    let key = config.crossings_key(b"model");
-    assert_ne!(key, config.crossings_key(b"other model"));
+    let key = config.crossings_key("model");
+    assert_ne!(key, config.crossings_key("other model"));
+    // The key names what the crossings depend on (the model, the training images, class B, the
+    // search), not what only the evaluation or the service uses.
+    let with = |change: &dyn Fn(&mut ExperimentConfig)| {
+        let mut changed = config.clone();
+        change(&mut changed);
+        changed.crossings_key("model")
+    };
+    assert_eq!(with(&|c| c.run.test_per_class = Some(3)), key);
+    assert_eq!(with(&|c| c.percentages = vec![1.0]), key);
+    assert_eq!(with(&|c| c.method = Method::Retrain), key);
+    assert_ne!(with(&|c| c.run.seed += 1), key);
+    assert_ne!(with(&|c| c.class_b = "ship".into()), key);
+    assert_ne!(with(&|c| c.push.query_budget += 1), key);
     let mut store = overunlearn::attack::crossings::Crossings::new(key);
     let craft = |store: &mut _, saves: &mut usize| {
         common::seeded(|| {

@@ -135,6 +135,43 @@ fn models_come_back_and_bad_configs_and_files_are_handled_in_one_place() {
     assert_eq!(p.stage(), Stage::Trained);
     assert_eq!(craft_and_unlearn(&mut p), before);
 
+    // A shipped model is used only with the bytes its report's SHA-256 names, and only for an
+    // experiment that names it (or names none); crafted requests are keyed by that hash.
+    let report = |sha256: String| {
+        serde_json::to_vec(&serde_json::json!({
+            "name": "tiny", "description": "", "sha256": sha256, "version": "0.1.0",
+            "run": config.run, "trained_on": "", "history": [], "best_epoch": 1, "stopped": "",
+            "test": { "count": 0, "accuracy": 0.0, "loss": 0.0, "per_class": [] },
+        }))
+        .unwrap()
+    };
+    let sha256 = overunlearn::pretrained::sha256_hex(&bytes);
+    let named = |model: &str| ExperimentConfig {
+        model: Some(model.into()),
+        ..config.clone()
+    };
+    p.configure(named("tiny")).unwrap();
+    p.import_shipped(&bytes, &report(sha256.clone())).unwrap();
+    assert_eq!(p.stage(), Stage::Trained);
+    assert_eq!(
+        p.crossings_key().unwrap(),
+        config.crossings_key(&sha256),
+        "the key is the shipped file's"
+    );
+    let e = p
+        .import_shipped(&bytes, &report("0".repeat(64)))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("tiny.bin") && e.contains("SHA-256"), "{e}");
+    p.configure(named("other")).unwrap();
+    let e = p
+        .import_shipped(&bytes, &report(sha256))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("model") && e.contains("\"other\""), "{e}");
+    p.configure(config.clone()).unwrap();
+    assert_eq!(craft_and_unlearn(&mut p), before);
+
     // A model of another architecture is refused and the pipeline keeps its own.
     let mut other = config.clone();
     other.run.preset = Preset::Lab;

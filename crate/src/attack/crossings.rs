@@ -61,3 +61,61 @@ impl Crossings {
         self.untargeted.is_empty() && self.targeted.is_empty()
     }
 }
+
+/// The most bytes a crossings file may unpack to (a store of 2,400 CIFAR samples is ~50 MB).
+const MAX_UNPACKED: u64 = 256 << 20;
+
+impl Crossings {
+    /// Reads a crossings file: the JSON store, or the same gzipped (as the lab ships them);
+    /// `origin` names the file in errors.
+    pub fn from_bytes(bytes: &[u8], origin: &str) -> crate::Result<Self> {
+        use std::io::Read;
+        let bad = |problem: String| crate::Error::data(origin, problem);
+        let unpacked;
+        let json = if bytes.starts_with(&[0x1f, 0x8b]) {
+            let mut out = Vec::new();
+            flate2::read::GzDecoder::new(bytes)
+                .take(MAX_UNPACKED + 1)
+                .read_to_end(&mut out)
+                .map_err(|e| bad(format!("not a gzip file: {e}")))?;
+            if out.len() as u64 > MAX_UNPACKED {
+                return Err(bad(format!(
+                    "unpacks to more than {} MB",
+                    MAX_UNPACKED >> 20
+                )));
+            }
+            unpacked = out;
+            &unpacked[..]
+        } else {
+            bytes
+        };
+        serde_json::from_slice(json).map_err(|e| bad(format!("not a crossings store: {e}")))
+    }
+
+    /// The store as a gzipped JSON file, as the lab ships crafted requests.
+    pub fn to_gzip(&self) -> Vec<u8> {
+        use std::io::Write;
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        serde_json::to_writer(&mut gz, self).expect("crossings serialise");
+        gz.flush().expect("writes to memory");
+        gz.finish().expect("writes to memory")
+    }
+
+    /// The part of the store that `wanted` names (targeted or not, sample): what one
+    /// experiment's requests use, to ship beside it.
+    pub fn subset(&self, wanted: impl IntoIterator<Item = (bool, usize)>) -> Self {
+        let mut out = Self::new(self.key.clone());
+        for (targeted, source) in wanted {
+            // The target is part of the key, so any target names the targeted side.
+            let goal = if targeted {
+                Goal::Targeted(0)
+            } else {
+                Goal::Untargeted
+            };
+            if let Some(outcome) = self.get(goal, source) {
+                out.insert(goal, source, outcome.clone());
+            }
+        }
+        out
+    }
+}

@@ -38,7 +38,7 @@ struct EvalReport<'a> {
 /// Loads the model, checks it against its run's test images and evaluates it.
 pub fn evaluate(args: EvalArgs) -> Result<()> {
     let device = super::device(args.common.backend)?;
-    let (file, _, origin) = super::open_model(&args.model, &device)?;
+    let (file, origin) = super::open_model(&args.model, &device)?;
     let mut run = args.common.apply(file.run);
     run.test_per_class = args.test_per_class.or(run.test_per_class);
     let test = run.load_test(&args.common.host.source())?;

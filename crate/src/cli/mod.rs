@@ -110,15 +110,15 @@ impl RunConfigArgs {
     }
 }
 
-/// Opens `--model` (a path or a shipped model's name) on `device`; returns the model file, its
-/// bytes and a name for messages.
+/// Opens `--model` (a path or a shipped model's name) on `device`; returns the model file and
+/// a name for messages.
 fn open_model(
     model: &Path,
     device: &burn::prelude::Device,
-) -> overunlearn::Result<(ModelFile, Vec<u8>, String)> {
+) -> overunlearn::Result<(ModelFile, String)> {
     let (bytes, origin) = read_model(model)?;
     let file = ModelFile::open(&bytes, device, &origin)?;
-    Ok((file, bytes, origin))
+    Ok((file, origin))
 }
 
 /// Runs the CLI and maps errors to exit code 1 with their message on stderr.

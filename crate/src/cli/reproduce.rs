@@ -1,7 +1,7 @@
 //! `overunlearn reproduce`: the paper's experiment headless, with progress bars, a JSON report
 //! and markdown tables shaped like the paper's Tables IV and V.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::Args;
 use overunlearn::attack::crossings::Crossings;
@@ -33,7 +33,8 @@ pub struct ReproduceArgs {
     /// A built-in experiment (paper or tutorial); flags below are ignored when it is given.
     #[arg(long, conflicts_with = "config")]
     scenario: Option<String>,
-    /// A trained model file to attack instead of training one, or a shipped model's name.
+    /// A trained model file to attack instead of training one, or a shipped model's name (a
+    /// config's own `model` is used when this is not given).
     #[arg(long)]
     model: Option<PathBuf>,
     /// Where to save the model trained here.
@@ -106,6 +107,10 @@ pub struct ReproduceArgs {
     /// Push every sample again, ignoring (and replacing) the kept crossings.
     #[arg(long)]
     fresh: bool,
+    /// Also write the crossings this experiment's requests use, gzipped, into this folder (as
+    /// `experiments/crafted/` ships them for the page and for fresh clones).
+    #[arg(long)]
+    ship_crafted: Option<PathBuf>,
 }
 
 /// `~/.cache/overunlearn/crossings` (`./crossings` without a home directory).
@@ -210,6 +215,12 @@ impl ReproduceArgs {
         let defaults = ExperimentConfig::default();
         ExperimentConfig {
             run,
+            // A shipped model is named in the report; a file's path is not part of the config.
+            model: self
+                .model
+                .as_ref()
+                .map(|m| m.display().to_string())
+                .filter(|m| overunlearn::pretrained::is_name(m) && !Path::new(m).exists()),
             class_a: self.class_a.clone(),
             class_b: self.class_b.clone(),
             percentages: self.percent.clone(),
@@ -258,15 +269,21 @@ struct CrossingsFile {
 }
 
 impl CrossingsFile {
-    /// Opens (or starts, when `fresh` or absent) the store for `key` under `dir`.
-    fn open(dir: &std::path::Path, key: String, fresh: bool) -> Result<Self> {
+    /// Opens (or starts, when `fresh` or absent) the store for `key` under `dir`; without one
+    /// there, the crafted requests the repository ships for `key` seed it.
+    fn open(dir: &Path, key: String, fresh: bool) -> Result<Self> {
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir.display(), e))?;
         let path = dir.join(format!("{}.json", &key[..24]));
-        let kept = match std::fs::read(&path) {
-            Ok(bytes) if !fresh => serde_json::from_slice::<Crossings>(&bytes)
+        let read = |path: &Path| {
+            let bytes = std::fs::read(path).ok()?;
+            Crossings::from_bytes(&bytes, &path.display().to_string())
                 .ok()
-                .filter(|c| c.key == key),
-            _ => None,
+                .filter(|c| c.key == key)
+        };
+        let shipped = shipped_crafted_dir().join(shipped_name(&key));
+        let kept = match fresh {
+            true => None,
+            false => read(&path).or_else(|| read(&shipped)),
         };
         let crossings = match kept {
             Some(c) => {
@@ -278,7 +295,10 @@ impl CrossingsFile {
                 );
                 c
             }
-            None => Crossings::new(key),
+            None => {
+                eprintln!("keeping the crossings found in {}", path.display());
+                Crossings::new(key)
+            }
         };
         Ok(Self { path, crossings })
     }
@@ -290,6 +310,16 @@ impl CrossingsFile {
         std::fs::write(&tmp, bytes).map_err(|e| Error::io(tmp.display(), e))?;
         std::fs::rename(&tmp, &self.path).map_err(|e| Error::io(self.path.display(), e))
     }
+}
+
+/// The folder of the crafted requests the repository ships (`experiments/crafted/`).
+fn shipped_crafted_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../experiments/crafted")
+}
+
+/// The file name crafted requests for `key` are shipped under.
+fn shipped_name(key: &str) -> String {
+    format!("{}.json.gz", &key[..24])
 }
 
 /// `--tau`: a positive number, or `calibrated`.
@@ -324,7 +354,11 @@ pub fn reproduce(args: ReproduceArgs) -> Result<()> {
         .as_ref()
         .map_or(args.common.backend, |c| c.run.backend);
     let device = super::device(backend)?;
-    let opened = match &args.model {
+    let model = args
+        .model
+        .clone()
+        .or_else(|| named.as_ref()?.model.as_ref().map(PathBuf::from));
+    let opened = match &model {
         Some(path) => Some(super::open_model(path, &device)?),
         None => None,
     };
@@ -335,10 +369,9 @@ pub fn reproduce(args: ReproduceArgs) -> Result<()> {
     let mut pipeline = Pipeline::new(backend, device, args.common.host.source());
     pipeline.configure(config.clone())?;
     let images = pipeline.load()?.train;
-    let model_file = match opened {
-        Some((file, bytes, origin)) => {
+    match opened {
+        Some((file, origin)) => {
             pipeline.use_model(file, &origin)?;
-            bytes
         }
         None => {
             eprintln!(
@@ -347,18 +380,14 @@ pub fn reproduce(args: ReproduceArgs) -> Result<()> {
             );
             let mut bar = TrainBar::new();
             pollster::block_on(pipeline.train(|p| bar.observe(p)))?;
-            let bytes = pollster::block_on(pipeline.model_bytes())?;
             if let Some(path) = &args.save_model {
+                let bytes = pollster::block_on(pipeline.model_bytes())?;
                 std::fs::write(path, &bytes).map_err(|e| Error::io(path.display(), e))?;
             }
-            bytes
         }
     };
-    let store = CrossingsFile::open(
-        &args.crossings,
-        config.crossings_key(&model_file),
-        args.fresh,
-    )?;
+    let key = pipeline.crossings_key()?;
+    let store = CrossingsFile::open(&args.crossings, key.clone(), args.fresh)?;
     let mut crossings = store.crossings.clone();
     let mut bars = StageBars::new();
     let mut event = |Event::Stage { name, done, total }| bars.observe(&name, done, total);
@@ -369,6 +398,13 @@ pub fn reproduce(args: ReproduceArgs) -> Result<()> {
         pipeline.unlearn(&mut event).await.cloned()
     })?;
     bars.finish();
+    if let Some(dir) = &args.ship_crafted {
+        let crafted = pipeline.crafted().expect("crafted above");
+        let used = crossings.subset(crafted.pushed_samples());
+        let path = dir.join(shipped_name(&key));
+        std::fs::write(&path, used.to_gzip()).map_err(|e| Error::io(path.display(), e))?;
+        eprintln!("wrote the crafted requests to {}", path.display());
+    }
     let markdown = report.markdown();
     if let Some(path) = &args.markdown {
         std::fs::write(path, &markdown).map_err(|e| Error::io(path.display(), e))?;

@@ -151,7 +151,7 @@ fn searches(args: &SearchesArgs) -> Vec<(String, PushConfig)> {
 pub fn compare_searches(args: SearchesArgs) -> Result<()> {
     let start = web_time::Instant::now();
     let device = super::device(args.common.backend)?;
-    let (file, _, origin) = super::open_model(&args.model, &device)?;
+    let (file, origin) = super::open_model(&args.model, &device)?;
     let run = args.common.apply(file.run);
     let data = run.load(&args.common.host.source())?;
     let (trained, train, seed) = (file.trained, &data.train, run.seed);

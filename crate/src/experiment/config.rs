@@ -59,6 +59,10 @@ impl Attack {
 pub struct ExperimentConfig {
     /// Data, model and training (its seed seeds everything).
     pub run: RunConfig,
+    /// A model the lab ships (its name in `models/`) that this experiment attacks instead of
+    /// training one; `run` is then that model's run (the test subset and backend may differ).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
     /// The class whose samples are forgotten.
     pub class_a: String,
     /// The blending and targeted-pushing class.
@@ -82,6 +86,7 @@ impl Default for ExperimentConfig {
     fn default() -> Self {
         Self {
             run: RunConfig::default(),
+            model: None,
             class_a: "airplane".into(),
             class_b: "cat".into(),
             percentages: vec![10.0, 50.0],
@@ -154,10 +159,45 @@ impl ExperimentConfig {
         }
     }
 
+    /// One line on what the experiment compares, e.g. `cifar10, model paper-cifar10-b123:
+    /// forget 10% of airplane; normal vs Pushing-I; first-order (...)`.
+    pub fn summary(&self) -> String {
+        let model = match &self.model {
+            Some(name) => format!("model {name}"),
+            None => format!("{} preset", self.run.preset.name()),
+        };
+        let percentages: Vec<String> = self.percentages.iter().map(|p| format!("{p}%")).collect();
+        let attacks: Vec<String> = self
+            .attacks
+            .iter()
+            .filter(|a| **a != Attack::Normal)
+            .map(Attack::name)
+            .collect();
+        format!(
+            "{}, {model}: forget {} of {}; normal vs {}; {}",
+            self.run.dataset.name(),
+            percentages.join(" and "),
+            self.class_a,
+            attacks.join(", "),
+            self.method.describe()
+        )
+    }
+
     /// Checks every value before any work starts (the run, the classes, the percentages, the
     /// attacks' parameters, the method and the search).
     pub fn validate(&self) -> Result<()> {
         self.run.validate()?;
+        if let Some(name) = &self.model
+            && !crate::pretrained::is_name(name)
+        {
+            return Err(Error::config(
+                "model",
+                format!(
+                    "{name:?} is not a shipped model's name (letters, digits, '-', '_' and '.', \
+                     without a folder or the .bin extension)"
+                ),
+            ));
+        }
         if self.class_a == self.class_b {
             return Err(Error::config("class_b", "must differ from class A"));
         }
@@ -196,14 +236,22 @@ impl ExperimentConfig {
         self.push.validate()
     }
 
-    /// The key of the [`Crossings`] this experiment's crafting can reuse: a SHA-256 (hex) of the
-    /// attacked model's file bytes, the run (data, seed), class B (the targeted goal), the
-    /// search settings and the crate version. Request sizes and the unlearning method are not
-    /// in it: the crossings are per sample.
-    pub fn crossings_key(&self, model_file: &[u8]) -> String {
-        let settings = serde_json::to_vec(&(&self.run, &self.class_b, &self.push, crate::VERSION))
-            .expect("configs serialise");
-        crate::pretrained::sha256_hex(&[model_file, &settings].concat())
+    /// The key of the [`Crossings`] this experiment's crafting can reuse: a SHA-256 (hex) of
+    /// the attacked model file's SHA-256, the training images the run draws (dataset, batches,
+    /// subset, seed), class B (the targeted goal), the search settings and the crate version.
+    /// Request sizes, the test subset, the backend and the unlearning method are not in it:
+    /// the crossings are per training sample, so the CLI and the page share them.
+    pub fn crossings_key(&self, model_sha256: &str) -> String {
+        let run = &self.run;
+        let settings = serde_json::to_vec(&(
+            model_sha256,
+            (run.dataset, &run.batches, &run.train_subset, run.seed),
+            &self.class_b,
+            &self.push,
+            crate::VERSION,
+        ))
+        .expect("configs serialise");
+        crate::pretrained::sha256_hex(&settings)
     }
 
     /// Whether `other` builds the same requests (everything but the unlearning method agrees).

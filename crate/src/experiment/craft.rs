@@ -332,6 +332,21 @@ pub struct CraftedView {
 }
 
 impl Crafted {
+    /// The samples its pushing requests hold, as (targeted, training sample): the part of a
+    /// crossings store it uses ([`Crossings::subset`]).
+    pub fn pushed_samples(&self) -> Vec<(bool, usize)> {
+        self.requests
+            .iter()
+            .filter_map(|p| match p.attack {
+                Attack::PushingI { targeted } | Attack::PushingII { targeted } => {
+                    Some((targeted, &p.request.sources))
+                }
+                _ => None,
+            })
+            .flat_map(|(targeted, sources)| sources.iter().map(move |&s| (targeted, s)))
+            .collect()
+    }
+
     /// The requests with `samples` gallery samples each, as `model` (trained on `train`) sees
     /// them.
     pub async fn view(

@@ -55,8 +55,12 @@ pub struct ExperimentReport {
     pub class_names: Vec<String>,
     /// Test evaluation before unlearning.
     pub before: Evaluation,
-    /// Train-set accuracy before unlearning.
+    /// Train-set accuracy before unlearning, on `train_sample` training images.
     pub train_accuracy: f64,
+    /// How many training images `train_accuracy` was measured on (evenly spread; 0 in reports
+    /// from before this was recorded, which measured every training image).
+    #[serde(default)]
+    pub train_sample: usize,
     /// The first-order step size used (calibrated or fixed), if that is the method.
     pub tau: Option<f64>,
     /// The calibration, if tau was calibrated.
@@ -78,8 +82,12 @@ impl ExperimentReport {
             .unwrap_or(0);
         let pct = |v: f64| format!("{:.1}", v * 100.0);
         let mut out = format!(
-            "Before unlearning: train {}%, test {}%, {} test {}%. Method: {}{}.\n\n",
+            "Before unlearning: train {}%{}, test {}%, {} test {}%. Method: {}{}.\n\n",
             pct(self.train_accuracy),
+            match self.train_sample {
+                0 => String::new(),
+                n => format!(" (on {n} training images)"),
+            },
             pct(self.before.accuracy),
             c.class_a,
             pct(self.before.per_class[a]),

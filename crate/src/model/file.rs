@@ -301,3 +301,12 @@ impl ModuleMapper for Loader {
         })
     }
 }
+
+/// The SHA-256 of `bytes`, lower-case hex: how the lab names a model file's contents.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}

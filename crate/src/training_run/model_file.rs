@@ -16,6 +16,8 @@ pub struct ModelFile {
     pub trained: Trained,
     /// The run that trained it.
     pub run: RunConfig,
+    /// SHA-256 (hex) of the file's bytes: what crafted requests against it are keyed by.
+    pub sha256: String,
 }
 
 impl ModelFile {
@@ -29,7 +31,22 @@ impl ModelFile {
                 "records no training run (a training checkpoint's weights are not a model file)",
             )
         })?;
-        Ok(Self { trained, run })
+        let sha256 = file::sha256_hex(bytes);
+        Ok(Self {
+            trained,
+            run,
+            sha256,
+        })
+    }
+
+    /// A freshly trained model with its run (hashed as the bytes [`Trained::to_bytes`] writes).
+    pub async fn trained(trained: Trained, run: RunConfig) -> Result<Self> {
+        let sha256 = file::sha256_hex(&trained.to_bytes(&run).await?);
+        Ok(Self {
+            trained,
+            run,
+            sha256,
+        })
     }
 }
 

@@ -58,6 +58,12 @@ pub fn check_config(json: &str) -> Result<String, JsValue> {
     to_json(&parse_config(json)?)
 }
 
+/// One line on what an experiment config compares (see [`ExperimentConfig::summary`]).
+#[wasm_bindgen]
+pub fn summary(json: &str) -> Result<String, JsValue> {
+    Ok(parse_config(json)?.summary())
+}
+
 /// The dataset files an experiment config reads (JSON of [`crate::training_run::DataFiles`]).
 #[wasm_bindgen(js_name = dataFiles)]
 pub fn data_files(json: &str) -> Result<String, JsValue> {
@@ -206,15 +212,44 @@ impl Lab {
         to_json(&self.quick(|p| p.import_model(&bytes, name))?)
     }
 
-    /// Crafts the current config's requests against the model. `on_event` hears each stage as
-    /// JSON. Resolves to JSON: per request its kind, label, size, stealth and cost, and
-    /// `gallery` samples (original beside submitted image, with the model's predictions).
-    pub fn craft(&self, gallery: usize, on_event: js_sys::Function) -> js_sys::Promise {
+    /// Uses a model the lab ships: the bytes of `NAME.bin` and the text of its report
+    /// `NAME.json`, whose SHA-256 they must match; returns the model's architecture and classes
+    /// as JSON.
+    #[wasm_bindgen(js_name = importShipped)]
+    pub fn import_shipped(&self, bytes: Vec<u8>, report: &str) -> Result<String, JsValue> {
+        to_json(&self.quick(|p| p.import_shipped(&bytes, report.as_bytes()))?)
+    }
+
+    /// The key of the crossings the current config's crafting can reuse against the model
+    /// (the name, by its first 24 characters, of the crafted requests the lab ships).
+    #[wasm_bindgen(js_name = crossingsKey)]
+    pub fn crossings_key(&self) -> Result<String, JsValue> {
+        self.quick(|p| p.crossings_key())
+    }
+
+    /// Crafts the current config's requests against the model, reusing the crossings in
+    /// `crafted` (a crossings file's bytes, gzipped or not) where its key is the config's.
+    /// `on_event` hears each stage as JSON. Resolves to JSON: per request its kind, label,
+    /// size, stealth and cost, and `gallery` samples (original beside submitted image, with the
+    /// model's predictions).
+    pub fn craft(
+        &self,
+        gallery: usize,
+        crafted: Option<Vec<u8>>,
+        on_event: js_sys::Function,
+    ) -> js_sys::Promise {
         let slot = self.pipeline.clone();
         future_to_promise(async move {
             let mut event = |e| report_event(&on_event, e);
             let view = with_pipeline(slot, async |p| {
-                let mut crossings = Crossings::default();
+                let key = p.crossings_key()?;
+                let mut crossings = match crafted {
+                    Some(bytes) => Crossings::from_bytes(&bytes, "the shipped crafted requests")?,
+                    None => Crossings::new(key.clone()),
+                };
+                if crossings.key != key {
+                    crossings = Crossings::new(key);
+                }
                 p.craft(&mut crossings, |_| Ok(()), &mut event).await?;
                 p.crafted_view(gallery).await
             })
