@@ -53,7 +53,7 @@ check "a truncated model file is refused" fails_with "cut.bin: truncated" "$BIN"
   --out "$WORK/c100.bin" >/dev/null 2>>"$WORK/train.log"
 check "a model for another dataset is refused by eval" fails_with "c100.bin: was trained on 32x32 images of classes" \
   "$BIN" eval --dataset cifar10 --model "$WORK/c100.bin"
-check "a NaN learning rate is refused" fails_with "invalid learning_rate: NaN" \
+check "a NaN learning rate is refused" fails_with "learning_rate: NaN is not allowed: give a number in (0, 1]" \
   "$BIN" train --lr NaN --epochs 1 --per-class 1
 check "a wrong data directory is named" fails_with "/no/such/dir: data directory does not exist" \
   "$BIN" train --data /no/such/dir --epochs 1

@@ -75,6 +75,18 @@ impl Error {
         }
     }
 
+    /// The same error with its configuration field placed under `parent` (e.g. `epochs`
+    /// becomes `run.train.epochs`), so a nested check names the field as a config file spells it.
+    pub fn within(self, parent: &str) -> Self {
+        match self {
+            Self::Config { field, problem } => Self::Config {
+                field: format!("{parent}.{field}"),
+                problem,
+            },
+            other => other,
+        }
+    }
+
     /// A model-file error on `file`.
     pub fn model_file(file: impl fmt::Display, problem: impl fmt::Display) -> Self {
         Self::ModelFile {
@@ -98,4 +110,29 @@ impl Error {
             source,
         }
     }
+}
+
+/// Checks that the count `value` of `field` lies in `min..=max`; the error names both bounds.
+pub fn check_count(field: &str, value: usize, min: usize, max: usize) -> Result<()> {
+    if (min..=max).contains(&value) {
+        return Ok(());
+    }
+    Err(Error::config(
+        field,
+        format!("{value} is not allowed: give a whole number from {min} to {max}"),
+    ))
+}
+
+/// Checks that the number `value` of `field` is finite and lies in `min..=max` (`min`
+/// excluded when `open_min`, for quantities that must be positive).
+pub fn check_number(field: &str, value: f64, min: f64, max: f64, open_min: bool) -> Result<()> {
+    let above = if open_min { value > min } else { value >= min };
+    if value.is_finite() && above && value <= max {
+        return Ok(());
+    }
+    let bracket = if open_min { "(" } else { "[" };
+    Err(Error::config(
+        field,
+        format!("{value} is not allowed: give a number in {bracket}{min}, {max}]"),
+    ))
 }

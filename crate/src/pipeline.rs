@@ -194,6 +194,11 @@ impl Pipeline {
             } else {
                 return Ok(self.stage());
             };
+            if from > Stage::Loaded
+                && let Some(data) = &self.data
+            {
+                Self::check_data(&config, data)?;
+            }
             self.reset(from);
         }
         self.config = Some(config);
@@ -217,6 +222,7 @@ impl Pipeline {
             self.data = Some(self.config()?.run.load(&self.source)?);
         }
         let data = self.data.as_ref().expect("loaded above");
+        Self::check_data(self.config()?, data)?;
         Ok(DataSummary {
             train: data.train.len(),
             validation: data.validation.len(),
@@ -232,7 +238,6 @@ impl Pipeline {
         observe: impl FnMut(&Progress) -> ControlFlow<()>,
     ) -> Result<RunReport> {
         self.load()?;
-        self.check_classes()?;
         self.reset(Stage::Trained);
         let run = &self.config()?.run;
         let data = self.data.as_ref().expect("loaded above");
@@ -242,14 +247,14 @@ impl Pipeline {
         Ok(report)
     }
 
-    /// Checks that the config's classes A and B are classes of the loaded data, so that a
-    /// misspelt class is named before any training rather than after it.
-    fn check_classes(&self) -> Result<()> {
-        let config = self.config()?;
-        let data = self.data.as_ref().expect("loaded before");
-        let names = &data.train.class_names;
+    /// Checks `config` against the loaded data: classes A and B are classes of it, and every
+    /// request size holds at least one of class A's training images; so a misspelt class or
+    /// an empty request is named before any training rather than after it.
+    fn check_data(config: &ExperimentConfig, data: &RunData) -> Result<()> {
+        let train = &data.train;
+        let names = &train.class_names;
         for (field, name) in [("class_a", &config.class_a), ("class_b", &config.class_b)] {
-            if data.train.class_index(name).is_err() {
+            if train.class_index(name).is_err() {
                 return Err(Error::config(
                     field,
                     format!(
@@ -258,6 +263,33 @@ impl Pipeline {
                     ),
                 ));
             }
+        }
+        let a = train.class_index(&config.class_a)?;
+        let count = train.labels.iter().filter(|&&l| l as usize == a).count();
+        if count == 0 {
+            return Err(Error::config(
+                "class_a",
+                format!(
+                    "{:?} has no training images in this run's subset: keep it in \
+                     run.train_subset.classes",
+                    config.class_a
+                ),
+            ));
+        }
+        if let Some(&p) = config
+            .percentages
+            .iter()
+            .find(|&&p| p / 100.0 * count as f64 <= 0.5)
+        {
+            return Err(Error::config(
+                "percentages",
+                format!(
+                    "{p}% of {}'s {count} training images is less than one image: give at \
+                     least {:.3}%",
+                    config.class_a,
+                    50.0 / count as f64 + 1e-3
+                ),
+            ));
         }
         Ok(())
     }

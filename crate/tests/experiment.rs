@@ -20,15 +20,15 @@ fn refused(change: impl FnOnce(&mut ExperimentConfig), needle: &str) {
 #[test]
 fn configs_are_checked_with_messages_that_name_the_problem() {
     ExperimentConfig::default().validate().unwrap();
-    refused(|c| c.percentages = vec![150.0], "150 is not in (0, 100]");
-    refused(|c| c.percentages.clear(), "percentages");
     refused(
-        |c| c.class_b = c.class_a.clone(),
-        "must differ from class A",
+        |c| c.percentages = vec![150.0],
+        "150 is not allowed: give a number in (0, 100]",
     );
+    refused(|c| c.percentages.clear(), "percentages");
+    refused(|c| c.class_b = c.class_a.clone(), "is class A too");
     refused(
         |c| c.attacks = vec![Attack::Blending { ratio: 2.0 }],
-        "blending ratio 2 is not in [0, 1]",
+        "attacks.ratio: 2 is not allowed: give a number in [0, 1]",
     );
     refused(
         |c| {
@@ -37,9 +37,12 @@ fn configs_are_checked_with_messages_that_name_the_problem() {
                 ..FirstOrderConfig::default()
             })
         },
-        "NaN is not a finite positive number",
+        "method.tau: NaN is not allowed",
     );
-    refused(|c| c.run.train.learning_rate = f64::NAN, "learning_rate");
+    refused(
+        |c| c.run.train.learning_rate = f64::NAN,
+        "run.train.learning_rate: NaN",
+    );
 }
 
 #[test]

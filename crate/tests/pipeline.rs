@@ -204,26 +204,38 @@ fn models_come_back_and_bad_configs_and_files_are_handled_in_one_place() {
         "a refused config changes nothing"
     );
 
-    // A class that the data does not have is named before any training.
+    // A class that the data does not have is named before any training: at once when the
+    // data are loaded (the config is refused and nothing changes), at loading otherwise.
     let unicorn = ExperimentConfig {
         class_a: "unicorn".into(),
         ..config.clone()
     };
-    assert_eq!(p.configure(unicorn).unwrap(), Stage::Trained);
-    let mut longer = ExperimentConfig {
-        class_a: "unicorn".into(),
-        ..config.clone()
-    };
-    longer.run.train.epochs = 2;
-    p.configure(longer).unwrap();
-    let e = block(p.train(|_| panic!("no training step may run")))
-        .unwrap_err()
-        .to_string();
+    let e = p.configure(unicorn.clone()).unwrap_err().to_string();
     assert!(
         e.contains("class_a") && e.contains("\"unicorn\"") && e.contains("airplane, automobile"),
         "{e}"
     );
-    assert_eq!(p.stage(), Stage::Loaded);
+    assert_eq!(p.stage(), Stage::Unlearned);
+    let mut fresh = Pipeline::new(
+        BackendKind::Flex,
+        Device::flex(),
+        DataSource::from_path(dir.path()),
+    );
+    fresh.configure(unicorn).unwrap();
+    let e = block(fresh.train(|_| panic!("no training step may run")))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("class_a") && e.contains("unicorn"), "{e}");
+    // A request size under one image is refused with the smallest that holds one.
+    let tiny = ExperimentConfig {
+        percentages: vec![0.0001],
+        ..config.clone()
+    };
+    let e = p.configure(tiny).unwrap_err().to_string();
+    assert!(
+        e.contains("percentages") && e.contains("0.0001%") && e.contains("give at least"),
+        "{e}"
+    );
     p.configure(config.clone()).unwrap();
 
     // Files handed over replace what was loaded.

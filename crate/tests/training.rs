@@ -141,7 +141,7 @@ fn bad_settings_are_refused_with_the_field_named() {
         ..TrainConfig::default()
     });
     assert!(
-        e.contains("invalid learning_rate: NaN is not a finite positive number"),
+        e.contains("invalid learning_rate: NaN is not allowed: give a number in (0, 1]"),
         "{e}"
     );
     let e = bad(TrainConfig {

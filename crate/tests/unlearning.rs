@@ -311,6 +311,30 @@ fn calibration_finds_the_largest_tau_within_the_budget() {
 }
 
 #[test]
+fn calibration_on_a_model_at_chance_level_says_so_without_searching() {
+    let (model, train, mut val) = trained_on_synthetic();
+    // Validation labels shifted by one class: the model is right on none of them.
+    for label in &mut val.labels {
+        *label = (*label + 1) % 3;
+    }
+    let probe = train.select(&(0..12).collect::<Vec<_>>());
+    let e = block(first_order::calibrate(
+        &model.model,
+        &probe,
+        &val,
+        &FirstOrderConfig::default(),
+        0.02,
+        0,
+    ))
+    .unwrap_err()
+    .to_string();
+    assert!(
+        e.contains("invalid tau") && e.contains("chance level") && e.contains("train it longer"),
+        "{e}"
+    );
+}
+
+#[test]
 fn fine_tuning_and_gradient_ascent_move_every_layer_and_raise_the_request_loss() {
     let (model, train, _) = trained_on_synthetic();
     let request = train.select(&(0..30).collect::<Vec<_>>());

@@ -185,8 +185,11 @@ impl ReproduceArgs {
     fn named_config(&self) -> Result<Option<ExperimentConfig>> {
         if let Some(path) = &self.config {
             let text = std::fs::read_to_string(path).map_err(|e| Error::io(path.display(), e))?;
-            let config = serde_json::from_str(&text).map_err(|e| {
-                Error::config(path.display(), format!("not an experiment config: {e}"))
+            let config = ExperimentConfig::from_json(&text).map_err(|e| {
+                Error::config(
+                    path.display(),
+                    format!("not a valid experiment config: {e}"),
+                )
             })?;
             return Ok(Some(config));
         }

@@ -4,7 +4,7 @@ use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
 
 use super::Dataset;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, check_count};
 use crate::rng;
 
 /// Which part of a split to keep.
@@ -45,14 +45,22 @@ impl SubsetSpec {
         if !(0.0..1.0).contains(&self.validation) {
             return Err(Error::config(
                 "validation",
-                format!("{} is not a fraction in [0, 1)", self.validation),
+                format!(
+                    "{} is not allowed: give a fraction from 0 up to (not including) 1",
+                    self.validation
+                ),
             ));
         }
-        if self.per_class == Some(0) {
-            return Err(Error::config("per_class", "must be at least 1"));
+        if let Some(n) = self.per_class {
+            check_count("per_class", n, 1, Self::MAX_PER_CLASS)?;
         }
-        Ok(())
+        check_count("classes", self.classes.len(), 0, Self::MAX_CLASSES)
     }
+
+    /// The most images per class a subset may ask for (more than any supported dataset has).
+    pub const MAX_PER_CLASS: usize = 10_000;
+    /// The most classes a subset may name (CIFAR-100's fine labels).
+    pub const MAX_CLASSES: usize = 100;
 
     /// Draws the subset from `dataset` with the stream `name` of `seed`.
     pub fn apply(&self, dataset: &Dataset, seed: u64, name: &str) -> Result<Subset> {

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use crate::attack::request::SubmittedLabel;
 use crate::attack::search::{PushConfig, WalkConfig};
 use crate::data::SubsetSpec;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, check_number};
 use crate::model::Preset;
 use crate::train::TrainConfig;
 use crate::training_run::RunConfig;
@@ -186,7 +186,7 @@ impl ExperimentConfig {
     /// Checks every value before any work starts (the run, the classes, the percentages, the
     /// attacks' parameters, the method and the search).
     pub fn validate(&self) -> Result<()> {
-        self.run.validate()?;
+        self.run.validate().map_err(|e| e.within("run"))?;
         if let Some(name) = &self.model
             && !crate::pretrained::is_name(name)
         {
@@ -198,42 +198,66 @@ impl ExperimentConfig {
                 ),
             ));
         }
+        for (field, name) in [("class_a", &self.class_a), ("class_b", &self.class_b)] {
+            if name.trim().is_empty() {
+                return Err(Error::config(
+                    field,
+                    "is empty: name a class of the dataset (e.g. airplane) or give its index",
+                ));
+            }
+        }
         if self.class_a == self.class_b {
-            return Err(Error::config("class_b", "must differ from class A"));
-        }
-        if self.percentages.is_empty() {
-            return Err(Error::config("percentages", "give at least one"));
-        }
-        for &p in &self.percentages {
-            if !(p > 0.0 && p <= 100.0) {
-                return Err(Error::config(
-                    "percentage",
-                    format!("{p} is not in (0, 100]"),
-                ));
-            }
-        }
-        for attack in &self.attacks {
-            if let Attack::Blending { ratio } = attack
-                && !(0.0..=1.0).contains(ratio)
-            {
-                return Err(Error::config(
-                    "ratio",
-                    format!("blending ratio {ratio} is not in [0, 1]"),
-                ));
-            }
-        }
-        if let Some(t) = self
-            .also_taus
-            .iter()
-            .find(|t| !(t.is_finite() && **t > 0.0))
-        {
             return Err(Error::config(
-                "also_taus",
-                format!("{t} is not a finite positive number"),
+                "class_b",
+                format!("{:?} is class A too: pick another class", self.class_b),
             ));
         }
-        self.method.validate()?;
-        self.push.validate()
+        list_length("percentages", self.percentages.len(), 1, Self::MAX_SIZES)?;
+        for &p in &self.percentages {
+            check_number("percentages", p, 0.0, 100.0, true)?;
+        }
+        list_length("attacks", self.attacks.len(), 0, Self::MAX_ATTACKS)?;
+        for attack in &self.attacks {
+            if let Attack::Blending { ratio } = attack {
+                check_number("attacks.ratio", *ratio, 0.0, 1.0, false)?;
+            }
+        }
+        let malicious = self.attacks.iter().any(|a| *a != Attack::Normal);
+        if malicious && self.labels.is_empty() {
+            return Err(Error::config(
+                "labels",
+                "is empty: give at least one submitted label (original, prediction or class_b)",
+            ));
+        }
+        list_length("labels", self.labels.len(), 0, 3)?;
+        list_length("also_taus", self.also_taus.len(), 0, Self::MAX_SIZES)?;
+        for &t in &self.also_taus {
+            check_number("also_taus", t, 0.0, 1e3, true)?;
+        }
+        self.method.validate().map_err(|e| e.within("method"))?;
+        self.push.validate().map_err(|e| e.within("push"))
+    }
+
+    /// The most request sizes (and further taus) an experiment may list.
+    pub const MAX_SIZES: usize = 8;
+    /// The most attacks an experiment may list.
+    pub const MAX_ATTACKS: usize = 16;
+
+    /// Reads an experiment config from JSON text (a file, a link) and checks it whole: a value
+    /// of the wrong kind is named by its path in the config (e.g. `run.seed`), in plain words.
+    pub fn from_json(text: &str) -> Result<Self> {
+        let mut de = serde_json::Deserializer::from_str(text);
+        let config: Self = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+            let path = e.path().to_string();
+            let field = if path == "." {
+                "config".to_string()
+            } else {
+                path
+            };
+            Error::config(field, plain_serde(&e.into_inner()))
+        })?;
+        config.validate()?;
+        Ok(config)
     }
 
     /// The key of the [`Crossings`] this experiment's crafting can reuse: a SHA-256 (hex) of
@@ -261,4 +285,51 @@ impl ExperimentConfig {
             ..self.clone()
         } == *other
     }
+}
+
+/// Checks that the list `field` holds `min..=max` entries.
+fn list_length(field: &str, count: usize, min: usize, max: usize) -> Result<()> {
+    if (min..=max).contains(&count) {
+        return Ok(());
+    }
+    Err(Error::config(
+        field,
+        format!("lists {count}: give from {min} to {max}"),
+    ))
+}
+
+/// A serde_json error in words a student can act on: without the line and column (the path
+/// names the field), "X is not allowed: expected Y" with Rust's type names spelled out.
+fn plain_serde(e: &serde_json::Error) -> String {
+    if e.is_syntax() || e.is_eof() {
+        return format!("not JSON ({e})");
+    }
+    let full = e.to_string();
+    let text = full
+        .split(" at line ")
+        .next()
+        .unwrap_or(&full)
+        .replace('`', "");
+    let Some(rest) = text
+        .strip_prefix("invalid value: ")
+        .or_else(|| text.strip_prefix("invalid type: "))
+    else {
+        return text;
+    };
+    let (value, expected) = rest
+        .split_once(", expected ")
+        .unwrap_or((rest, "another value"));
+    let value = ["integer ", "floating point ", "string "]
+        .iter()
+        .fold(value, |v, kind| v.strip_prefix(kind).unwrap_or(v));
+    let expected = match expected {
+        "u64" | "usize" | "u32" | "u16" | "u8" => "a whole number, 0 or more",
+        "f64" | "f32" => "a number",
+        "a sequence" => "a list in brackets",
+        "a string" => "text in quotes",
+        "a boolean" => "true or false",
+        other if other.starts_with("struct ") => "an object in braces",
+        other => other,
+    };
+    format!("{value} is not allowed: expected {expected}")
 }

@@ -20,7 +20,7 @@ use burn::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::data::Dataset;
-use crate::error::{Error, Result};
+use crate::error::{Result, check_count, check_number};
 use crate::model::{Cnn, ModelConfig, Preset, Trained};
 
 /// How to train.
@@ -118,23 +118,19 @@ impl TrainConfig {
 
     /// Checks the values.
     pub fn validate(&self) -> Result<()> {
-        if self.epochs == 0 {
-            return Err(Error::config("epochs", "must be at least 1"));
-        }
-        if self.batch_size == 0 {
-            return Err(Error::config("batch_size", "must be at least 1"));
-        }
-        if !self.learning_rate.is_finite() || self.learning_rate <= 0.0 {
-            return Err(Error::config(
-                "learning_rate",
-                format!("{} is not a finite positive number", self.learning_rate),
-            ));
-        }
-        if self.patience == Some(0) {
-            return Err(Error::config("patience", "must be at least 1"));
+        check_count("epochs", self.epochs, 1, Self::MAX_EPOCHS)?;
+        check_count("batch_size", self.batch_size, 1, Self::MAX_BATCH_SIZE)?;
+        check_number("learning_rate", self.learning_rate, 0.0, 1.0, true)?;
+        if let Some(patience) = self.patience {
+            check_count("patience", patience, 1, Self::MAX_EPOCHS)?;
         }
         Ok(())
     }
+
+    /// The most epochs a run may ask for.
+    pub const MAX_EPOCHS: usize = 1_000;
+    /// The largest batch a run may ask for.
+    pub const MAX_BATCH_SIZE: usize = 4_096;
 }
 
 /// A training step's report.

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use crate::backend::BackendKind;
 pub use crate::data::DataFiles;
 use crate::data::{DataSource, Dataset, DatasetKind, Split, SubsetSpec};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, check_count};
 use crate::metrics::{self, Evaluation};
 use crate::model::{ModelConfig, Preset, Trained};
 use crate::train::{Checkpoint, EpochSummary, Progress, Session, TrainConfig};
@@ -77,19 +77,46 @@ pub struct RunData {
 impl RunConfig {
     /// Checks every value before any work starts.
     pub fn validate(&self) -> Result<()> {
-        self.train_subset.validate()?;
-        self.train.validate()?;
+        self.train_subset
+            .validate()
+            .map_err(|e| e.within("train_subset"))?;
+        self.train.validate().map_err(|e| e.within("train"))?;
         if !self.batches.is_empty() && self.dataset != DatasetKind::Cifar10 {
             return Err(Error::config(
                 "batches",
-                "only CIFAR-10 has numbered batch files",
+                format!(
+                    "{:?}: only CIFAR-10 has numbered batch files; leave it empty for {}",
+                    self.batches,
+                    self.dataset.name()
+                ),
             ));
         }
-        if self.test_per_class == Some(0) {
-            return Err(Error::config("test_per_class", "must be at least 1"));
+        if let Some(&b) = self.batches.iter().find(|&&b| !(1..=5).contains(&b)) {
+            return Err(Error::config(
+                "batches",
+                format!("{b} is not a CIFAR-10 training batch: give numbers from 1 to 5"),
+            ));
+        }
+        if let Some(n) = self.test_per_class {
+            check_count("test_per_class", n, 1, SubsetSpec::MAX_PER_CLASS)?;
+        }
+        if self.seed > Self::MAX_SEED {
+            return Err(Error::config(
+                "seed",
+                format!(
+                    "{} is not allowed: give a whole number from 0 to {} (2^53 - 1, the largest \
+                     a link keeps exactly)",
+                    self.seed,
+                    Self::MAX_SEED
+                ),
+            ));
         }
         Ok(())
     }
+
+    /// The largest seed: JavaScript numbers (and so the page's links) hold integers exactly up
+    /// to 2^53 - 1.
+    pub const MAX_SEED: u64 = (1 << 53) - 1;
 
     /// Loads the dataset from `source` and draws the run's subsets.
     pub fn load(&self, source: &DataSource) -> Result<RunData> {

@@ -8,10 +8,11 @@ use rand::{Rng as _, RngCore as _};
 use serde::{Deserialize, Serialize};
 
 use crate::data::Dataset;
-use crate::error::{Error, Result};
+use crate::error::{Result, check_count, check_number};
 use crate::metrics::summed_cross_entropy;
 use crate::model::{Cnn, input};
 use crate::rng;
+use crate::train::TrainConfig;
 
 /// SGD settings of the training-based methods.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -39,16 +40,14 @@ impl Default for SgdSettings {
 impl SgdSettings {
     /// Checks the values.
     pub fn validate(&self) -> Result<()> {
-        if !self.learning_rate.is_finite() || self.learning_rate <= 0.0 {
-            return Err(Error::config(
-                "learning_rate",
-                format!("{} is not a finite positive number", self.learning_rate),
-            ));
-        }
-        if self.epochs == 0 || self.batch_size == 0 {
-            return Err(Error::config("epochs/batch_size", "must be at least 1"));
-        }
-        Ok(())
+        check_number("learning_rate", self.learning_rate, 0.0, 1.0, true)?;
+        check_count("epochs", self.epochs, 1, 100)?;
+        check_count(
+            "batch_size",
+            self.batch_size,
+            1,
+            TrainConfig::MAX_BATCH_SIZE,
+        )
     }
 }
 

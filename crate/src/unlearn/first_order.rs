@@ -17,10 +17,11 @@ use serde::{Deserialize, Serialize};
 
 use super::{param_ids, summed_loss_grads};
 use crate::data::Dataset;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, check_count, check_number};
 use crate::metrics;
 use crate::model::Cnn;
 use crate::rng;
+use crate::train::TrainConfig;
 
 /// The named first-order services: what the update's first term descends on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -151,17 +152,15 @@ impl Default for FirstOrderConfig {
 impl FirstOrderConfig {
     /// Checks the values.
     pub fn validate(&self) -> Result<()> {
-        if self.steps == 0 {
-            return Err(Error::config("steps", "must be at least 1"));
-        }
-        if self.batch_size == 0 {
-            return Err(Error::config("batch_size", "must be at least 1"));
-        }
+        check_count("steps", self.steps, 1, 100)?;
+        check_count(
+            "batch_size",
+            self.batch_size,
+            1,
+            TrainConfig::MAX_BATCH_SIZE,
+        )?;
         match self.tau {
-            Tau::Fixed(t) if !t.is_finite() || t <= 0.0 => Err(Error::config(
-                "tau",
-                format!("{t} is not a finite positive number"),
-            )),
+            Tau::Fixed(t) => check_number("tau", t, 0.0, CALIBRATION_LIMIT, true),
             Tau::Calibrated {
                 request_fraction,
                 budget,
@@ -293,6 +292,20 @@ pub async fn calibrate(
     let before = metrics::evaluate(model, validation, &device)
         .await?
         .accuracy;
+    let chance = 1.0 / validation.num_classes().max(1) as f64;
+    if before < 1.5 * chance {
+        return Err(Error::config(
+            "tau",
+            format!(
+                "cannot be calibrated: the model is at chance level on validation ({:.1}% with \
+                 {} classes, chance {:.1}%), so no request can cost it accuracy: train it \
+                 longer, or fix tau",
+                before * 100.0,
+                validation.num_classes(),
+                chance * 100.0
+            ),
+        ));
+    }
     let mut tried = Vec::new();
     let cost = async |tau: f64, tried: &mut Vec<(f64, f64)>| -> Result<f64> {
         let unlearned = update(model, probe, config, tau, seed).await?;

@@ -39,10 +39,7 @@ fn to_json(value: &impl serde::Serialize) -> Result<String, JsValue> {
 
 /// Parses and checks an experiment config (JSON of [`ExperimentConfig`]).
 fn parse_config(json: &str) -> Result<ExperimentConfig, JsValue> {
-    let config: ExperimentConfig =
-        serde_json::from_str(json).map_err(|e| js_error(format!("experiment config: {e}")))?;
-    config.validate().map_err(js_error)?;
-    Ok(config)
+    ExperimentConfig::from_json(json).map_err(js_error)
 }
 
 /// A built-in experiment config by name (`tutorial` or `paper`), as JSON.

@@ -34,7 +34,7 @@ pub use walk::WalkConfig;
 pub use zoo::ZooConfig;
 
 use crate::attack::oracle::Oracle;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, check_count, check_number};
 use crate::metrics::argmax;
 use crate::model::input::{quantise, unit_pixels};
 use crate::rng;
@@ -237,15 +237,39 @@ async fn refine(
 impl PushConfig {
     /// Checks the values.
     pub fn validate(&self) -> Result<()> {
-        if !(self.eps > 0.0 && self.max_l2 > 0.0) || self.query_budget == 0 {
+        if !(1..=Self::MAX_QUERY_BUDGET).contains(&self.query_budget) {
             return Err(Error::config(
-                "push",
-                "eps, max_l2 and query_budget must be positive",
+                "query_budget",
+                format!(
+                    "{} is not allowed: give a whole number from 1 to {}",
+                    self.query_budget,
+                    Self::MAX_QUERY_BUDGET
+                ),
             ));
         }
-        if self.walk.iterations > 0 && self.walk.probes == 0 {
-            return Err(Error::config("walk", "a walk needs at least one probe"));
+        check_number("max_l2", self.max_l2, 0.0, 100.0, true)?;
+        check_number("eps", self.eps, 0.0, 1.0, true)?;
+        let walk = &self.walk;
+        check_count("walk.iterations", walk.iterations, 0, 100)?;
+        check_count("walk.probes", walk.probes, 1, 1_024)?;
+        check_count("walk.resolution", walk.resolution, 0, 1_024)?;
+        match &self.search {
+            Search::Efficient(e) => {
+                check_count("search.probes", e.probes, 1, 1_024)?;
+                check_number("search.sigma", e.sigma, 0.0, 10.0, true)?;
+                check_number("search.overshoot", e.overshoot, 1.0, 10.0, false)?;
+                check_count("search.resolution", e.resolution, 0, 1_024)
+            }
+            Search::Zoo(z) => {
+                check_count("search.coordinates", z.coordinates, 1, 1 << 20)?;
+                check_number("search.h", z.h, 0.0, 1.0, true)?;
+                check_number("search.learning_rate", z.learning_rate, 0.0, 1.0, true)?;
+                check_number("search.c", z.c, 0.0, 1e6, true)
+            }
+            Search::WhiteBox => Ok(()),
         }
-        Ok(())
     }
+
+    /// The most model queries one sample's search may spend.
+    pub const MAX_QUERY_BUDGET: u64 = 1_000_000;
 }
