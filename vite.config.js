@@ -38,11 +38,36 @@ function serveDatasets() {
   };
 }
 
+/**
+ * The content security policy the lab is served with (and that a static host must send, see the
+ * README): its own scripts, the wasm core compiled from them ('wasm-unsafe-eval'), its worker,
+ * fetches to its own origin (datasets, models, crafted requests; the dev server's websocket),
+ * canvases read back as data/blob URLs; no inline script or style, no remote origin, no frames.
+ */
+export const CONTENT_SECURITY_POLICY = [
+  "default-src 'self'",
+  "script-src 'self' 'wasm-unsafe-eval'",
+  "worker-src 'self'",
+  "connect-src 'self'",
+  "img-src 'self' data: blob:",
+  "style-src 'self'",
+  "object-src 'none'",
+  "base-uri 'self'",
+  "form-action 'none'",
+  "frame-ancestors 'none'",
+].join("; ");
+
+const headers = {
+  "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+  "X-Content-Type-Options": "nosniff",
+  "Referrer-Policy": "no-referrer",
+};
+
 export default defineConfig({
   base: "./",
   plugins: [serveDatasets()],
-  server: { host: "127.0.0.1", port: 5173, strictPort: false },
-  preview: { host: "127.0.0.1", port: 4173, strictPort: false },
+  server: { host: "127.0.0.1", port: 5173, strictPort: false, headers },
+  preview: { host: "127.0.0.1", port: 4173, strictPort: false, headers },
   worker: { format: "es" },
   build: { outDir: "dist", target: "es2022", chunkSizeWarningLimit: 4096 },
 });

@@ -46,6 +46,14 @@ export function launch({ webgpu = false } = {}) {
 export async function openLab(context, url) {
   const page = await context.newPage();
   page.on("pageerror", (e) => console.error("page error:", e.message));
+  // The lab runs under its content security policy: any violation fails the test in settle().
+  page.cspViolations = [];
+  page.on("console", (message) => {
+    if (
+      /Content Security Policy|Refused to (load|execute|apply|connect|create)/.test(message.text())
+    )
+      page.cspViolations.push(message.text());
+  });
   await page.goto(url);
   await page.waitForSelector("body[data-ready=true]", { timeout: 120_000 });
   return page;
@@ -57,6 +65,9 @@ export async function settle(page, timeout = 900_000) {
     timeout,
     polling: 500,
   });
+  if (page.cspViolations?.length) {
+    throw new Error(`content security policy violations: ${page.cspViolations.join(" | ")}`);
+  }
   const notice = page.locator("#notice.error");
   if (await notice.isVisible()) throw new Error(`the page says: ${await notice.textContent()}`);
 }

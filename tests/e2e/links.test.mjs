@@ -92,3 +92,27 @@ test("a link whose request would hold no image names the smallest size", async (
   );
   assert.equal(trained, "", "nothing was trained");
 });
+
+test("the lab is served under its content security policy, which blocks inline script", async () => {
+  const response = await fetch(lab.server.url);
+  const policy = response.headers.get("content-security-policy");
+  assert.match(policy, /script-src 'self' 'wasm-unsafe-eval'/);
+  assert.doesNotMatch(policy, /unsafe-inline|https?:/);
+  const context = await lab.browser.newContext();
+  const failed = [];
+  context.on("response", (r) => r.status() >= 400 && failed.push(`${r.status()} ${r.url()}`));
+  const page = await openLab(context, lab.server.url);
+  assert.deepEqual(failed, [], "every request of a page load succeeds");
+  const blocked = await page.evaluate(
+    () =>
+      new Promise((resolve) => {
+        document.addEventListener("securitypolicyviolation", (e) => resolve(e.violatedDirective));
+        const script = document.createElement("script");
+        script.textContent = "window.injected = true";
+        document.body.append(script);
+        setTimeout(() => resolve(window.injected ? "ran" : "silent"), 2000);
+      }),
+  );
+  assert.match(blocked, /script-src/);
+  await context.close();
+});
