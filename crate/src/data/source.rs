@@ -33,6 +33,12 @@ pub struct Files {
     entries: BTreeMap<String, Vec<u8>>,
 }
 
+/// The largest archive member kept (the largest file the lab reads, STL-10's `test_X.bin`, is
+/// 207 MB).
+const MAX_MEMBER: u64 = 512 << 20;
+/// The most bytes an archive's kept members may hold together.
+const MAX_UNPACKED: u64 = 2 << 30;
+
 impl Files {
     /// An empty set; `origin` prefixes member names in error messages.
     pub fn new(origin: impl Into<String>) -> Self {
@@ -47,22 +53,40 @@ impl Files {
         self.entries.insert(path.into(), bytes);
     }
 
-    /// The regular files of a gzip-compressed tar archive, read entirely into memory.
+    /// The regular files of a gzip-compressed tar archive, read entirely into memory (members
+    /// over 512 MB skipped, at most 2 GB in all).
     pub fn from_tar_gz(origin: impl Into<String>, bytes: &[u8]) -> Result<Self> {
         let origin = origin.into();
         let mut files = Self::new(origin.clone());
         let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(bytes));
+        let mut total = 0u64;
         let bad = |e: std::io::Error| {
             Error::data(&origin, format!("not a readable .tar.gz archive ({e})"))
         };
         for entry in archive.entries().map_err(bad)? {
-            let mut entry = entry.map_err(bad)?;
+            let entry = entry.map_err(bad)?;
             if !entry.header().entry_type().is_file() {
                 continue;
             }
             let path = entry.path().map_err(bad)?.to_string_lossy().into_owned();
-            let mut contents = Vec::with_capacity(entry.size() as usize);
-            entry.read_to_end(&mut contents).map_err(bad)?;
+            let size = entry.size();
+            if size > MAX_MEMBER {
+                // Larger than any file the lab reads (STL-10's unlabeled images): skipped.
+                continue;
+            }
+            total += size;
+            if total > MAX_UNPACKED {
+                return Err(Error::data(
+                    &origin,
+                    format!(
+                        "unpacks to more than {} MB: not an archive the lab reads",
+                        MAX_UNPACKED >> 20
+                    ),
+                ));
+            }
+            // The header's size is a claim: memory grows with the bytes actually read.
+            let mut contents = Vec::with_capacity(size.min(1 << 20) as usize);
+            entry.take(size).read_to_end(&mut contents).map_err(bad)?;
             files.insert(path, contents);
         }
         Ok(files)

@@ -119,6 +119,19 @@ impl Trained {
         origin: &str,
     ) -> Result<Self> {
         let bad = |problem: String| Error::model_file(origin, problem);
+        config
+            .validate()
+            .map_err(|e| bad(format!("architecture: {e}")))?;
+        match config.weight_count() {
+            Some(n) if n <= values.len() => {}
+            needed => {
+                return Err(bad(format!(
+                    "its header's architecture needs {} values, the file holds {}",
+                    needed.map_or("more than 2^64".to_string(), |n| format!("at least {n}")),
+                    values.len()
+                )));
+            }
+        }
         let model = config
             .init(device)
             .map_err(|e| bad(format!("architecture: {e}")))?;

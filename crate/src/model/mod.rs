@@ -221,6 +221,12 @@ impl ModelConfig {
                 "at least one block, each with filters and convs >= 1",
             ));
         }
+        if self.blocks.len() > 8 {
+            return Err(Error::config(
+                "blocks",
+                format!("{} blocks: give from 1 to 8", self.blocks.len()),
+            ));
+        }
         let side = 1 << self.blocks.len();
         if self.input.height < side || self.input.width < side {
             return Err(Error::config(
@@ -253,6 +259,32 @@ impl ModelConfig {
             .iter()
             .try_for_each(|b| rate("blocks.dropout", b.dropout))?;
         rate("dense_dropout", self.dense_dropout)
+    }
+
+    /// The weights of the conv kernels and the dense and output matrices (biases and
+    /// batch-norm left out): a lower bound of the values a file of this architecture holds, so
+    /// that a file's header cannot make the reader build a network larger than the file.
+    /// `None` when the count overflows.
+    pub fn weight_count(&self) -> Option<usize> {
+        let mut count = 0usize;
+        let mut channels = self.input.channels;
+        for block in &self.blocks {
+            // The block's first conv maps `channels` to `filters`, the others `filters` to
+            // `filters` (counted without a loop: a header may claim any number of convs).
+            let first = channels.checked_mul(block.filters)?;
+            let rest = block
+                .filters
+                .checked_mul(block.filters)?
+                .checked_mul(block.convs.saturating_sub(1))?;
+            count = count.checked_add(first.checked_add(rest)?.checked_mul(9)?)?;
+            channels = block.filters;
+        }
+        let shrink = 1usize.checked_shl(self.blocks.len() as u32)?;
+        let flat = channels
+            .checked_mul(self.input.height / shrink)?
+            .checked_mul(self.input.width / shrink)?;
+        count = count.checked_add(flat.checked_mul(self.dense)?)?;
+        count.checked_add(self.dense.checked_mul(self.num_classes)?)
     }
 
     /// Features entering the dense layer.

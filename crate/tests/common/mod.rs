@@ -65,13 +65,9 @@ pub fn write_cifar10(dir: &Path, batches: usize, per_batch: usize, test: usize) 
     std::fs::write(dir.join("test_batch.bin"), cifar_records(&labels, 1000)).unwrap();
 }
 
-/// Writes a `.tar.gz` archive at `path` holding `files` (name, bytes).
-pub fn write_tar_gz(path: &Path, files: &[(String, Vec<u8>)]) {
-    let gz = flate2::write::GzEncoder::new(
-        std::fs::File::create(path).unwrap(),
-        flate2::Compression::fast(),
-    );
-    let mut tar = tar::Builder::new(gz);
+/// A tar archive (uncompressed) holding `files` (name, bytes).
+pub fn tar_of(files: &[(String, Vec<u8>)]) -> Vec<u8> {
+    let mut tar = tar::Builder::new(Vec::new());
     for (name, bytes) in files {
         let mut header = tar::Header::new_gnu();
         header.set_size(bytes.len() as u64);
@@ -80,7 +76,19 @@ pub fn write_tar_gz(path: &Path, files: &[(String, Vec<u8>)]) {
         tar.append_data(&mut header, name, bytes.as_slice())
             .unwrap();
     }
-    tar.into_inner().unwrap().finish().unwrap().flush().unwrap();
+    tar.into_inner().unwrap()
+}
+
+/// `bytes` gzipped.
+pub fn gzip(bytes: &[u8]) -> Vec<u8> {
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(bytes).unwrap();
+    gz.finish().unwrap()
+}
+
+/// Writes a `.tar.gz` archive at `path` holding `files` (name, bytes).
+pub fn write_tar_gz(path: &Path, files: &[(String, Vec<u8>)]) {
+    std::fs::write(path, gzip(&tar_of(files))).unwrap();
 }
 
 /// A synthetic, learnable dataset: each class is a different colour with noise.
