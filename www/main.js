@@ -32,6 +32,12 @@ const reached = (stage) => STAGES.indexOf(state.stage) >= STAGES.indexOf(stage);
 const trainingChart = new TrainingChart($("train-chart"));
 /** Milliseconds since navigation start at the lab's milestones (read by the build's probe). */
 window.labTimings = {};
+/** Test hooks (the e2e suite's soak and crash tests): the worker's wasm memory in bytes, and a
+ * fault injected into the worker, handled as a crash of the core is. */
+window.labTest = {
+  memory: () => state.client.call("memory"),
+  fault: () => guard(() => state.client.call("fault")),
+};
 const mark = (name) => (window.labTimings[name] ??= performance.now());
 
 // ---- messages ---------------------------------------------------------------------------
@@ -79,10 +85,12 @@ async function recover(error) {
     gpu
       ? `The GPU failed (${message}). The lab restarted on flex; trained models kept in this ` +
           "browser are still there. Switch back to WebGPU to try again."
-      : `The lab's core failed (${message}) and was restarted.`,
+      : `The lab's core failed (${message}) and was restarted; trained models and results ` +
+          "kept in this browser are still there.",
   );
   if (gpu) current().run.backend = "flex";
   await startBackend();
+  await restoreModel();
 }
 
 // ---- backend ----------------------------------------------------------------------------

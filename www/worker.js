@@ -16,6 +16,18 @@ let cancelRequested = false;
 let dropped = false;
 const ready = init();
 
+/** Test hooks, reached through the protocol like every op: the wasm memory's size, and a
+ * fault that kills the worker as a crash of the core would (an uncaught error). */
+const testOps = {
+  memory: async () => (await ready).memory.buffer.byteLength,
+  fault: () =>
+    new Promise(() => {
+      setTimeout(() => {
+        throw new Error("fault injected by a test");
+      });
+    }),
+};
+
 /** The bytes at `url`; throws naming it when the server does not answer with them. */
 async function fetchBytes(url) {
   const response = await fetch(url);
@@ -127,10 +139,10 @@ self.onmessage = async ({ data }) => {
   const { id, op, ...args } = data;
   const progress = (value) => self.postMessage({ id, progress: value });
   try {
-    if (!["create", "scenario", "checkConfig", "summary"].includes(op) && !lab) {
+    if (!["create", "scenario", "checkConfig", "summary", "memory", "fault"].includes(op) && !lab) {
       throw new Error("the lab's backend is not started");
     }
-    const value = await ops[op](args, progress);
+    const value = await (ops[op] ?? testOps[op])(args, progress);
     const transfer = value instanceof Uint8Array ? [value.buffer] : [];
     self.postMessage({ id, ok: true, value }, transfer);
   } catch (error) {
