@@ -253,18 +253,22 @@ impl Pipeline {
     fn check_data(config: &ExperimentConfig, data: &RunData) -> Result<()> {
         let train = &data.train;
         let names = &train.class_names;
-        for (field, name) in [("class_a", &config.class_a), ("class_b", &config.class_b)] {
-            if train.class_index(name).is_err() {
-                return Err(Error::config(
+        let mut indices = [0; 2];
+        for (k, (field, name)) in [("class_a", &config.class_a), ("class_b", &config.class_b)]
+            .into_iter()
+            .enumerate()
+        {
+            indices[k] = train.class_index(name).map_err(|_| {
+                Error::config(
                     field,
                     format!(
                         "{name:?} is not a class of this dataset (its classes: {})",
                         names.join(", ")
                     ),
-                ));
-            }
+                )
+            })?;
         }
-        let a = train.class_index(&config.class_a)?;
+        let a = indices[0];
         let count = train.labels.iter().filter(|&&l| l as usize == a).count();
         if count == 0 {
             return Err(Error::config(
