@@ -73,6 +73,17 @@ check "train --checkpoint then --resume equals the same epochs in one go" bash -
 check "  (compared)" python3 "$HERE/cli_report.py" same "$WORK/straight.json" "$WORK/resumed.json"
 check "a model name that is neither a file nor shipped is named, with the shipped ones" \
   fails_with '"nonesuch" is neither a file nor a shipped model (shipped in' "$BIN" eval --model nonesuch
+mkdir -p "$WORK/models"
+check "train --ship writes a model and its record that eval loads by name" bash -c "
+  set -e
+  export OVERUNLEARN_MODELS='$WORK/models'
+  '$BIN' train --dataset cifar10 --batches 1 --preset tutorial --blocks 2 --per-class 20 --epochs 1 \
+    --seed 3 --ship tiny --description 'A test.' >/dev/null 2>>'$WORK/train.log'
+  '$BIN' eval --model tiny --json >'$WORK/tiny-eval.json' 2>/dev/null
+  python3 '$HERE/cli_report.py' shipped '$WORK/models/tiny.json' '$WORK/tiny-eval.json'"
+check "train --ship refuses a test subset before training" \
+  fails_with "test_per_class: 5: a shipped model records its accuracy on the whole test split" \
+  env OVERUNLEARN_MODELS="$WORK/models" "$BIN" train --test-per-class 5 --ship tiny2 --description x --epochs 1
 # Each shipped model (models/NAME.bin beside NAME.json) loads by name, matches its SHA-256 and
 # evaluates to its recorded test accuracy within 0.1 points.
 for report in "$HERE"/../models/*.json; do

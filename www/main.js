@@ -170,10 +170,14 @@ function showConfig() {
   $("use-shipped").textContent = `Start from the trained model ${model ?? ""}`;
 }
 
-/** Lists the experiments the lab ships beside the built-in scenarios, as the core sums them up. */
+/**
+ * Lists the experiments the lab ships beside the built-in scenarios, as the core sums them up;
+ * those whose trained model this build does not ship (still training) are left out.
+ */
 async function listExperiments() {
   const select = $("scenario");
   for (const [name, config] of Object.entries(shipped.experiments)) {
+    if (config.model && !shipped.models[config.model]) continue;
     const option = document.createElement("option");
     option.value = `file:${name}`;
     option.textContent = `${name}: ${await state.client.call("summary", { config: JSON.stringify(config) })}`;

@@ -253,12 +253,9 @@ impl Pipeline {
     fn check_data(config: &ExperimentConfig, data: &RunData) -> Result<()> {
         let train = &data.train;
         let names = &train.class_names;
-        let mut indices = [0; 2];
-        for (k, (field, name)) in [("class_a", &config.class_a), ("class_b", &config.class_b)]
-            .into_iter()
-            .enumerate()
-        {
-            indices[k] = train.class_index(name).map_err(|_| {
+        let mut indices = Vec::new();
+        for (field, name) in config.class_fields() {
+            let index = train.class_index(name).map_err(|_| {
                 Error::config(
                     field,
                     format!(
@@ -267,6 +264,7 @@ impl Pipeline {
                     ),
                 )
             })?;
+            indices.push(index);
         }
         let a = indices[0];
         let count = train.labels.iter().filter(|&&l| l as usize == a).count();
@@ -405,6 +403,7 @@ fn not_crafted() -> Error {
 fn same_data(a: &RunConfig, b: &RunConfig) -> bool {
     RunConfig {
         preset: b.preset,
+        blocks: b.blocks,
         train: b.train.clone(),
         backend: b.backend,
         ..a.clone()

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 pub use crate::model::file::sha256_hex;
 use crate::train::EpochSummary;
-use crate::training_run::RunConfig;
+use crate::training_run::{RunConfig, RunReport};
 
 /// What the lab records about a shipped model.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -51,6 +51,44 @@ pub struct TestRecord {
 }
 
 impl PretrainedReport {
+    /// The record of a model about to be shipped as `name`: its training `report` (which must
+    /// have tested on the whole test split) and the SHA-256 of its file's bytes.
+    pub fn from_run(
+        name: &str,
+        description: &str,
+        bytes: &[u8],
+        report: &RunReport,
+        trained_on: &str,
+    ) -> Result<Self> {
+        check_shippable(name, &report.config)?;
+        let (done, epochs) = (report.history.len(), report.config.train.epochs);
+        let stopped = match report.config.train.patience {
+            _ if report.cancelled => format!("stopped by hand after epoch {done}"),
+            Some(p) if done < epochs => format!(
+                "patience {p}: no lower validation loss in the {p} epochs after epoch {}",
+                report.best_epoch
+            ),
+            _ => format!("the {epochs} epochs asked for"),
+        };
+        Ok(Self {
+            name: name.to_string(),
+            description: description.to_string(),
+            sha256: sha256_hex(bytes),
+            version: crate::VERSION.to_string(),
+            run: report.config.clone(),
+            trained_on: trained_on.to_string(),
+            history: report.history.clone(),
+            best_epoch: report.best_epoch,
+            stopped,
+            test: TestRecord {
+                count: report.test.count,
+                accuracy: report.test.accuracy,
+                loss: report.test.loss,
+                per_class: report.test.per_class.clone(),
+            },
+        })
+    }
+
     /// Refuses `bytes` unless they hash to the recorded SHA-256.
     pub fn check(&self, bytes: &[u8]) -> Result<()> {
         let actual = sha256_hex(bytes);
@@ -64,6 +102,24 @@ impl PretrainedReport {
                 self.sha256
             ),
         ))
+    }
+}
+
+/// Checks, before any training, that a run's model can be shipped as `name`: a bare file
+/// stem, and a test on the whole test split (what the record's accuracy means).
+pub fn check_shippable(name: &str, run: &RunConfig) -> Result<()> {
+    if !is_name(name) {
+        return Err(Error::config(
+            "ship",
+            format!("{name:?}: give letters, digits, '-', '_' or '.' (the file stem)"),
+        ));
+    }
+    match run.test_per_class {
+        Some(n) => Err(Error::config(
+            "test_per_class",
+            format!("{n}: a shipped model records its accuracy on the whole test split"),
+        )),
+        None => Ok(()),
     }
 }
 

@@ -68,6 +68,17 @@ fn each_refusal_names_the_field_the_value_and_what_is_allowed() {
             &["run.seed", "9007199254740992", "from 0 to 9007199254740991"],
         ),
         (
+            json!({"run": {"blocks": 0}}),
+            &["run.blocks", "0", "from 1 to 8"],
+        ),
+        (
+            json!({"run": {"blocks": 6}}),
+            &[
+                "run.blocks",
+                "6 blocks halve cifar10's 32x32 images below one pixel",
+            ],
+        ),
+        (
             json!({"run": {"batches": [7]}}),
             &["run.batches", "7", "from 1 to 5"],
         ),
@@ -177,4 +188,12 @@ fn text_that_is_not_json_is_named_as_such() {
         .unwrap_err()
         .to_string();
     assert!(e.contains("not JSON"), "{e}");
+}
+
+#[test]
+fn a_blending_class_apart_from_class_b_is_checked_like_it() {
+    assert!(ExperimentConfig::from_json(&patched(json!({"blend_class": "dog"}))).is_ok());
+    let refusal = refusal(json!({"blend_class": "airplane"}));
+    assert!(refusal.contains("blend_class"), "{refusal}");
+    assert!(refusal.contains("class A too"), "{refusal}");
 }

@@ -226,6 +226,17 @@ fn models_come_back_and_bad_configs_and_files_are_handled_in_one_place() {
         .unwrap_err()
         .to_string();
     assert!(e.contains("class_a") && e.contains("unicorn"), "{e}");
+    let e = p
+        .configure(ExperimentConfig {
+            blend_class: Some("pegasus".into()),
+            ..config.clone()
+        })
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("blend_class") && e.contains("\"pegasus\""),
+        "{e}"
+    );
     // A request size under one image is refused with the smallest that holds one.
     let tiny = ExperimentConfig {
         percentages: vec![0.0001],

@@ -292,3 +292,36 @@ fn the_paper_preset_draws_weights_as_the_reference_keras_layers() {
     assert!(conv_biases >= 6, "{conv_biases} vectors of 128");
     assert_eq!(zero, 6 + 2 + 7 + 7, "zero vectors");
 }
+
+#[test]
+fn a_run_at_another_depth_keeps_the_presets_blocks_and_grows_the_filters() {
+    use overunlearn::training_run::RunConfig;
+    let filters = |preset, blocks| {
+        let run = RunConfig {
+            preset,
+            blocks,
+            ..RunConfig::default()
+        };
+        let shape = ImageShape {
+            channels: 3,
+            height: 32,
+            width: 32,
+        };
+        let config = run.architecture(shape, 10);
+        config.validate().unwrap();
+        let dropout: Vec<f64> = config.blocks.iter().map(|b| b.dropout).collect();
+        assert!(config.blocks.iter().all(|b| b.convs == 2));
+        (
+            config.blocks.iter().map(|b| b.filters).collect::<Vec<_>>(),
+            dropout,
+        )
+    };
+    assert_eq!(filters(Preset::Lab, None).0, [32, 64, 128]);
+    assert_eq!(filters(Preset::Lab, Some(3)).0, [32, 64, 128]);
+    assert_eq!(filters(Preset::Lab, Some(2)).0, [32, 64]);
+    assert_eq!(filters(Preset::Lab, Some(4)).0, [32, 64, 128, 256]);
+    let (five, dropout) = filters(Preset::Lab, Some(5));
+    assert_eq!(five, [32, 64, 128, 256, 256]);
+    assert_eq!(dropout, [0.1, 0.1, 0.2, 0.2, 0.2]);
+    assert_eq!(filters(Preset::Paper, Some(5)).0, [128; 5]);
+}

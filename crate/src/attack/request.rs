@@ -76,12 +76,13 @@ pub async fn normal(
     Ok(Request::new(train, sources, images, labels))
 }
 
-/// Blending: x' = (1 - ratio) x + ratio x_b with a seeded class-B training image x_b per sample.
+/// Blending: x' = (1 - ratio) x + ratio x_b with a seeded training image x_b of class `blend_class`
+/// per sample (also the label submitted under [`SubmittedLabel::ClassB`]).
 pub async fn blending(
     oracle: &mut Oracle,
     train: &Dataset,
     sources: &[usize],
-    class_b: u16,
+    blend_class: u16,
     ratio: f64,
     choice: SubmittedLabel,
     seed: u64,
@@ -90,12 +91,12 @@ pub async fn blending(
         return Err(Error::config("ratio", format!("{ratio} is not in [0, 1]")));
     }
     let mut pool: Vec<usize> = (0..train.len())
-        .filter(|&i| train.labels[i] == class_b)
+        .filter(|&i| train.labels[i] == blend_class)
         .collect();
     if pool.is_empty() {
         return Err(Error::config(
-            "class_b",
-            "no training image of class B to blend with",
+            "blend_class",
+            format!("class {blend_class} has no training image to blend with"),
         ));
     }
     pool.shuffle(&mut rng::stream(seed, "request/blend"));
@@ -104,7 +105,7 @@ pub async fn blending(
         .enumerate()
         .map(|(k, &s)| blend(train.image(s), train.image(pool[k % pool.len()]), ratio))
         .collect();
-    let labels = labels(oracle, train, sources, &images, choice, class_b).await?;
+    let labels = labels(oracle, train, sources, &images, choice, blend_class).await?;
     Ok(Request::new(train, sources, images, labels))
 }
 

@@ -83,6 +83,10 @@ struct RunConfigArgs {
     /// Architecture preset: paper, lab or tutorial [default: lab].
     #[arg(long)]
     preset: Option<Preset>,
+    /// VGG blocks when not the preset's three (the depth experiments): the preset's first
+    /// blocks, or more repeating its last with the filters growing, at most 256.
+    #[arg(long)]
+    blocks: Option<usize>,
     /// The seed of every random choice [default: 0].
     #[arg(long)]
     seed: Option<u64>,
@@ -99,6 +103,7 @@ impl RunConfigArgs {
         base.batches = self.batches.clone().unwrap_or(base.batches);
         base.train_subset.validation = self.validation.unwrap_or(base.train_subset.validation);
         base.preset = self.preset.unwrap_or(base.preset);
+        base.blocks = self.blocks.or(base.blocks);
         base.seed = self.seed.unwrap_or(base.seed);
         base.backend = self.backend;
         base

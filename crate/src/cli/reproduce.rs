@@ -46,9 +46,12 @@ pub struct ReproduceArgs {
     /// The class to forget.
     #[arg(long, default_value = "airplane")]
     class_a: String,
-    /// The blending and targeted-pushing class.
+    /// The targeted-pushing class (and the blending class unless --blend-class is given).
     #[arg(long, default_value = "cat")]
     class_b: String,
+    /// The class blended into class A's images when not class B.
+    #[arg(long)]
+    blend_class: Option<String>,
     /// Request sizes in percent of class A.
     #[arg(long, value_delimiter = ',', default_values = ["10", "50"])]
     percent: Vec<f64>,
@@ -226,6 +229,7 @@ impl ReproduceArgs {
                 .filter(|m| overunlearn::pretrained::is_name(m) && !Path::new(m).exists()),
             class_a: self.class_a.clone(),
             class_b: self.class_b.clone(),
+            blend_class: self.blend_class.clone(),
             percentages: self.percent.clone(),
             attacks: defaults.attacks.clone(),
             labels: self.labels.clone(),

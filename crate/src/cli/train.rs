@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use clap::Args;
+use overunlearn::pretrained::{self, PretrainedReport};
 use overunlearn::train::{Optimizer, TrainConfig};
 use overunlearn::training_run::{self, RunConfig, RunReport};
 use overunlearn::{Error, Result};
@@ -27,6 +28,13 @@ pub struct TrainArgs {
     /// Where to save the trained model.
     #[arg(long, short)]
     out: Option<PathBuf>,
+    /// Ship the trained model as `models/NAME.bin` with its record `models/NAME.json` (run,
+    /// history, SHA-256, whole-test-split accuracy), loadable by name by the CLI and the page.
+    #[arg(long, value_name = "NAME", requires = "description")]
+    ship: Option<String>,
+    /// One sentence on the shipped model (with --ship).
+    #[arg(long, requires = "ship")]
+    description: Option<String>,
 }
 
 /// The training run's subsets and training settings (train, and convert for its run).
@@ -100,14 +108,17 @@ pub fn train(args: TrainArgs) -> Result<()> {
         None => (args.training.config(&args.common), None),
     };
     config.validate()?;
+    if let Some(name) = &args.ship {
+        pretrained::check_shippable(name, &config)?;
+    }
     let data = config.load(&args.common.host.source())?;
     eprintln!(
-        "{}: {} training, {} validation, {} test images; preset {}, backend {}, seed {}",
+        "{}: {} training, {} validation, {} test images; {}, backend {}, seed {}",
         config.dataset.name(),
         data.train.len(),
         data.validation.len(),
         data.test.len(),
-        config.preset.name(),
+        config.architecture_name(),
         config.backend,
         config.seed
     );
@@ -130,16 +141,47 @@ pub fn train(args: TrainArgs) -> Result<()> {
             bar.observe(p)
         }))?,
     };
-    if let Some(path) = &args.out {
+    if args.out.is_some() || args.ship.is_some() {
         let bytes = pollster::block_on(trained.to_bytes(&config))?;
-        std::fs::write(path, bytes).map_err(|e| Error::io(path.display(), e))?;
-        eprintln!("model saved to {}", path.display());
+        if let Some(path) = &args.out {
+            std::fs::write(path, &bytes).map_err(|e| Error::io(path.display(), e))?;
+            eprintln!("model saved to {}", path.display());
+        }
+        if let Some(name) = &args.ship {
+            let description = args.description.as_deref().unwrap_or_default();
+            ship(name, description, &bytes, &report)?;
+        }
     }
     if args.common.host.json {
         super::print_json(&report);
     } else {
         print_summary(&report);
     }
+    Ok(())
+}
+
+/// Writes `models/NAME.bin` and its record `models/NAME.json`.
+fn ship(name: &str, description: &str, bytes: &[u8], report: &RunReport) -> Result<()> {
+    let seconds: f64 = report.history.iter().map(|e| e.seconds).sum();
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let trained_on = format!(
+        "burn {} ({}) natively on {threads} CPU threads, {:.0} s per epoch",
+        report.config.backend,
+        report.backend,
+        seconds / report.history.len().max(1) as f64
+    );
+    let record = PretrainedReport::from_run(name, description, bytes, report, &trained_on)?;
+    let dir = super::models_dir();
+    let write = |path: PathBuf, data: &[u8]| {
+        std::fs::write(&path, data).map_err(|e| Error::io(path.display(), e))
+    };
+    write(dir.join(format!("{name}.bin")), bytes)?;
+    let json = serde_json::to_string_pretty(&record).expect("a report serialises");
+    write(
+        dir.join(format!("{name}.json")),
+        format!("{json}\n").as_bytes(),
+    )?;
+    eprintln!("shipped as {}", dir.join(format!("{name}.bin")).display());
     Ok(())
 }
 

@@ -65,8 +65,12 @@ pub struct ExperimentConfig {
     pub model: Option<String>,
     /// The class whose samples are forgotten.
     pub class_a: String,
-    /// The blending and targeted-pushing class.
+    /// The targeted-pushing class (and the blending class unless `blend_class` names another).
     pub class_b: String,
+    /// The class blended into class A's images when it is not class B (the paper blends orange
+    /// into apples but pushes them toward sweet pepper on CIFAR-100).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub blend_class: Option<String>,
     /// Request sizes, in percent of class A's training images.
     pub percentages: Vec<f64>,
     /// The requests to compare; normal is always included first.
@@ -89,6 +93,7 @@ impl Default for ExperimentConfig {
             model: None,
             class_a: "airplane".into(),
             class_b: "cat".into(),
+            blend_class: None,
             percentages: vec![10.0, 50.0],
             attacks: vec![
                 Attack::PushingI { targeted: false },
@@ -159,12 +164,25 @@ impl ExperimentConfig {
         }
     }
 
+    /// The class blended into class A's images: `blend_class`, else class B.
+    pub fn blend(&self) -> &str {
+        self.blend_class.as_deref().unwrap_or(&self.class_b)
+    }
+
+    /// The config's class names with their fields: class A first, then B and the blending
+    /// class when it is given.
+    pub fn class_fields(&self) -> impl Iterator<Item = (&'static str, &String)> {
+        [("class_a", &self.class_a), ("class_b", &self.class_b)]
+            .into_iter()
+            .chain(self.blend_class.iter().map(|b| ("blend_class", b)))
+    }
+
     /// One line on what the experiment compares, e.g. `cifar10, model paper-cifar10-b123:
     /// forget 10% of airplane; normal vs Pushing-I; first-order (...)`.
     pub fn summary(&self) -> String {
         let model = match &self.model {
             Some(name) => format!("model {name}"),
-            None => format!("{} preset", self.run.preset.name()),
+            None => self.run.architecture_name(),
         };
         let percentages: Vec<String> = self.percentages.iter().map(|p| format!("{p}%")).collect();
         let attacks: Vec<String> = self
@@ -198,7 +216,7 @@ impl ExperimentConfig {
                 ),
             ));
         }
-        for (field, name) in [("class_a", &self.class_a), ("class_b", &self.class_b)] {
+        for (field, name) in self.class_fields() {
             if name.trim().is_empty() {
                 return Err(Error::config(
                     field,
@@ -206,11 +224,13 @@ impl ExperimentConfig {
                 ));
             }
         }
-        if self.class_a == self.class_b {
-            return Err(Error::config(
-                "class_b",
-                format!("{:?} is class A too: pick another class", self.class_b),
-            ));
+        for (field, name) in self.class_fields().skip(1) {
+            if *name == self.class_a {
+                return Err(Error::config(
+                    field,
+                    format!("{name:?} is class A too: pick another class"),
+                ));
+            }
         }
         list_length("percentages", self.percentages.len(), 1, Self::MAX_SIZES)?;
         for &p in &self.percentages {

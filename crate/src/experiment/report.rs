@@ -102,6 +102,12 @@ impl ExperimentReport {
                 _ => String::new(),
             }
         );
+        if let Some(blend) = &c.blend_class {
+            out += &format!(
+                "Blending mixes {blend} images into {}'s; targeted pushing aims at {}.\n\n",
+                c.class_a, c.class_b
+            );
+        }
         let tau = |r: &Row| r.tau.map_or("-".to_string(), |t| format!("{t:.2e}"));
         out += &format!(
             "| request | tau | attack | label | crafted | overall % | {} % | {} % | mean SSIM | mean l2 | queries/sample |\n|---|---|---|---|---|---|---|---|---|---|---|\n",

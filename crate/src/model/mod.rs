@@ -197,6 +197,38 @@ impl Preset {
 crate::named!(Preset, "preset");
 
 impl ModelConfig {
+    /// The same architecture with `depth` VGG blocks: its first blocks when fewer, and when
+    /// more, blocks repeating its last block's convs and dropout with the filters growing as
+    /// they grew from the second-to-last to the last block (the lab's 32/64/128 goes on with
+    /// 256, 512...), at most 256, never fewer than the last block's. The depth experiments'
+    /// models (`RunConfig::blocks`).
+    pub fn with_depth(mut self, depth: usize) -> Self {
+        while self.blocks.len() > depth {
+            self.blocks.pop();
+        }
+        while self.blocks.len() < depth {
+            let Some(last) = self.blocks.last().cloned() else {
+                break;
+            };
+            let before = self
+                .blocks
+                .len()
+                .checked_sub(2)
+                .map(|i| self.blocks[i].filters);
+            let growth = before.map_or(1, |b| (last.filters / b.max(1)).max(1));
+            let filters = (last.filters * growth)
+                .min(Self::DEEP_FILTERS)
+                .max(last.filters);
+            self.blocks.push(BlockConfig { filters, ..last });
+        }
+        self
+    }
+
+    /// The most filters [`Self::with_depth`] gives a block it adds.
+    pub const DEEP_FILTERS: usize = 256;
+}
+
+impl ModelConfig {
     /// Checks that the architecture can be built.
     pub fn validate(&self) -> Result<()> {
         let rate = |field: &str, r: f64| {

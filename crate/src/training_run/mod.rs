@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::backend::BackendKind;
 pub use crate::data::DataFiles;
-use crate::data::{DataSource, Dataset, DatasetKind, Split, SubsetSpec};
+use crate::data::{DataSource, Dataset, DatasetKind, ImageShape, Split, SubsetSpec};
 use crate::error::{Error, Result, check_count};
 use crate::metrics::{self, Evaluation};
 use crate::model::{ModelConfig, Preset, Trained};
@@ -37,6 +37,10 @@ pub struct RunConfig {
     pub test_per_class: Option<usize>,
     /// The architecture preset.
     pub preset: Preset,
+    /// The number of VGG blocks when not the preset's three (1 to 8; the depth experiments):
+    /// see [`ModelConfig::with_depth`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub blocks: Option<usize>,
     /// Training settings.
     pub train: TrainConfig,
     /// The seed of every random choice.
@@ -56,6 +60,7 @@ impl Default for RunConfig {
             },
             test_per_class: None,
             preset: Preset::Lab,
+            blocks: None,
             train: TrainConfig::default(),
             seed: 0,
             backend: BackendKind::Flex,
@@ -97,6 +102,22 @@ impl RunConfig {
                 format!("{b} is not a CIFAR-10 training batch: give numbers from 1 to 5"),
             ));
         }
+        if let Some(n) = self.blocks {
+            check_count("blocks", n, 1, Self::MAX_BLOCKS)?;
+            let shape = self.dataset.shape();
+            if shape.height.min(shape.width) >> n == 0 {
+                return Err(Error::config(
+                    "blocks",
+                    format!(
+                        "{n} blocks halve {}'s {}x{} images below one pixel: give at most {}",
+                        self.dataset.name(),
+                        shape.height,
+                        shape.width,
+                        shape.height.min(shape.width).ilog2()
+                    ),
+                ));
+            }
+        }
         if let Some(n) = self.test_per_class {
             check_count("test_per_class", n, 1, SubsetSpec::MAX_PER_CLASS)?;
         }
@@ -113,6 +134,10 @@ impl RunConfig {
         }
         Ok(())
     }
+
+    /// The most VGG blocks a run may ask for (32x32 images halve to one pixel after five; the
+    /// architecture's own check refuses more for them).
+    pub const MAX_BLOCKS: usize = 8;
 
     /// The largest seed: JavaScript numbers (and so the page's links) hold integers exactly up
     /// to 2^53 - 1.
@@ -162,7 +187,25 @@ impl RunConfig {
 
     /// The architecture for `data`.
     pub fn model(&self, data: &Dataset) -> ModelConfig {
-        self.preset.config(data.shape, data.num_classes())
+        self.architecture(data.shape, data.num_classes())
+    }
+
+    /// The architecture this run builds for images of `input` shape and `num_classes` classes:
+    /// the preset's, at the run's depth.
+    pub fn architecture(&self, input: ImageShape, num_classes: usize) -> ModelConfig {
+        let config = self.preset.config(input, num_classes);
+        match self.blocks {
+            Some(depth) => config.with_depth(depth),
+            None => config,
+        }
+    }
+
+    /// The architecture in words: `lab preset` or `lab preset at 5 blocks`.
+    pub fn architecture_name(&self) -> String {
+        match self.blocks {
+            Some(depth) => format!("{} preset at {depth} blocks", self.preset.name()),
+            None => format!("{} preset", self.preset.name()),
+        }
     }
 
     /// The one rule for using a trained model with this run's `data` (a split as this run
@@ -193,9 +236,9 @@ impl RunConfig {
         Err(Error::model_file(
             origin,
             format!(
-                "holds a different architecture: {} where the {} preset builds {}",
+                "holds a different architecture: {} where the {} builds {}",
                 serde_json::to_string(&trained.config).unwrap_or_default(),
-                self.preset.name(),
+                self.architecture_name(),
                 serde_json::to_string(&expected).unwrap_or_default()
             ),
         ))

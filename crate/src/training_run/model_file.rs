@@ -76,13 +76,13 @@ pub fn convert(bytes: &[u8], run: &RunConfig, origin: &str) -> Result<Vec<u8>> {
         0 => run.dataset.num_classes(),
         n => n,
     };
-    let expected = run.preset.config(run.dataset.shape(), classes);
+    let expected = run.architecture(run.dataset.shape(), classes);
     if old.config != expected || old.class_names.len() != classes {
         return Err(bad(format!(
-            "holds {}, but the {} preset on {} ({classes} classes) builds {}: the run given is not \
+            "holds {}, but the {} on {} ({classes} classes) builds {}: the run given is not \
              this model's",
             serde_json::to_string(&old.config).unwrap_or_default(),
-            run.preset.name(),
+            run.architecture_name(),
             run.dataset.name(),
             serde_json::to_string(&expected).unwrap_or_default()
         )));
