@@ -265,6 +265,7 @@ impl ReproduceArgs {
                 ..defaults.push
             },
             also_taus: self.also_tau.clone(),
+            defences: Vec::new(),
         }
     }
 }

@@ -11,6 +11,7 @@ use crate::model::Preset;
 use crate::train::TrainConfig;
 use crate::training_run::RunConfig;
 use crate::unlearn::Method;
+use crate::unlearn::defence::Defence;
 use crate::unlearn::first_order::{self, Tau};
 
 /// A malicious (or normal) request kind.
@@ -84,6 +85,9 @@ pub struct ExperimentConfig {
     /// Further fixed first-order step sizes: every request is also unlearned with each of them
     /// (the crafted requests are shared), to set the paper's tau beside the calibrated one.
     pub also_taus: Vec<f64>,
+    /// The service's defences, in the order they run (none: the undefended service).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub defences: Vec<Defence>,
 }
 
 impl Default for ExperimentConfig {
@@ -105,6 +109,7 @@ impl Default for ExperimentConfig {
             method: Method::default(),
             push: PushConfig::default(),
             also_taus: Vec::new(),
+            defences: Vec::new(),
         }
     }
 }
@@ -255,8 +260,15 @@ impl ExperimentConfig {
             check_number("also_taus", t, 0.0, 1e3, true)?;
         }
         self.method.validate().map_err(|e| e.within("method"))?;
+        list_length("defences", self.defences.len(), 0, Self::MAX_DEFENCES)?;
+        for defence in &self.defences {
+            defence.validate().map_err(|e| e.within("defences"))?;
+        }
         self.push.validate().map_err(|e| e.within("push"))
     }
+
+    /// The most defences a config may list.
+    pub const MAX_DEFENCES: usize = 8;
 
     /// The most request sizes (and further taus) an experiment may list.
     pub const MAX_SIZES: usize = 8;

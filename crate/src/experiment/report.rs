@@ -8,6 +8,7 @@ use super::ExperimentConfig;
 use super::craft::RequestStats;
 use crate::attack::request::SubmittedLabel;
 use crate::metrics::{Evaluation, Shift};
+use crate::unlearn::defence::{Check, Verdict};
 use crate::unlearn::first_order;
 
 /// One request's outcome.
@@ -38,6 +39,12 @@ pub struct Row {
     pub shift: Shift,
     /// Test confusion matrix after unlearning.
     pub confusion: Vec<Vec<u32>>,
+    /// What the defended service did with the request (absent without defences).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verdict: Option<Verdict>,
+    /// Each defence's finding.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub checks: Vec<Check>,
 }
 
 /// The experiment's report.

@@ -9,7 +9,11 @@ use crate::error::Result;
 use crate::metrics::{self, Evaluation, Shift};
 use crate::model::Trained;
 use crate::training_run::RunData;
+use crate::unlearn::defence::{Check, Verdict};
 use crate::unlearn::{Holdings, Service};
+
+/// What the defended service did with a request, and each defence's finding.
+type Handling = (Option<Verdict>, Vec<Check>);
 
 /// The training images the train accuracy is measured on: at most `count` (the test split's
 /// size, so that this check costs no more than the test evaluation), evenly spread.
@@ -48,9 +52,14 @@ pub async fn unlearn(
     if calibrates {
         stage(event, "calibrating tau", 0, 1);
     }
-    let service = Service::open(model, holdings, &config.method, class_a).await?;
+    let mut service = Service::open(model, holdings, &config.method, class_a).await?;
     if calibrates {
         stage(event, "calibrating tau", 1, 1);
+    }
+    if !config.defences.is_empty() {
+        stage(event, "calibrating the defences", 0, 1);
+        service = service.defended(model, &config.defences).await?;
+        stage(event, "calibrating the defences", 1, 1);
     }
     let mut services = vec![service.clone()];
     if service.tau().is_some() {
@@ -61,7 +70,7 @@ pub async fn unlearn(
     let total = crafted.requests.len() * services.len();
     // Identical requests (Pushing-I submitted with its prediction is its original label) are
     // unlearned once per tau.
-    let mut done: Vec<(Option<f64>, &Dataset, Evaluation)> = Vec::new();
+    let mut done: Vec<(Option<f64>, &Dataset, Evaluation, Handling)> = Vec::new();
     for (k, (service, prepared)) in services
         .iter()
         .flat_map(|s| std::iter::repeat(s).zip(&crafted.requests))
@@ -70,16 +79,17 @@ pub async fn unlearn(
         stage(event, "unlearning", k, total);
         let tau = service.tau();
         let submitted = &prepared.request.submitted;
-        let same = |(t, d, _): &&(Option<f64>, &Dataset, Evaluation)| {
+        let same = |(t, d, _, _): &&(Option<f64>, &Dataset, Evaluation, Handling)| {
             *t == tau && d.labels == submitted.labels && d.images == submitted.images
         };
-        let after = match done.iter().find(same) {
-            Some((_, _, after)) => after.clone(),
+        let (after, (verdict, checks)) = match done.iter().find(same) {
+            Some((_, _, after, handling)) => (after.clone(), handling.clone()),
             None => {
-                let unlearned = service.unlearn(model, &prepared.request).await?;
-                let after = metrics::evaluate(&unlearned, &data.test, &device).await?;
-                done.push((tau, submitted, after.clone()));
-                after
+                let handled = service.handle(model, &prepared.request).await?;
+                let after = metrics::evaluate(&handled.model, &data.test, &device).await?;
+                let handling = (service.guard().map(|_| handled.verdict), handled.checks);
+                done.push((tau, submitted, after.clone(), handling.clone()));
+                (after, handling)
             }
         };
         rows.push(Row {
@@ -101,6 +111,8 @@ pub async fn unlearn(
                 class_b,
             ),
             confusion: after.confusion,
+            verdict,
+            checks,
         });
         crate::host::yield_now().await;
     }

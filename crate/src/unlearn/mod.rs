@@ -5,13 +5,14 @@
 //!   the service's own calibration of its step size tau;
 //! - [`finetune`]: fine-tuning on the request with random labels, and gradient ascent.
 
+pub mod defence;
 pub mod finetune;
 pub mod first_order;
 pub mod request;
 mod service;
 
 pub use request::Request;
-pub use service::{Holdings, Service};
+pub use service::{Handled, Holdings, Service};
 
 use burn::module::{ModuleVisitor, Param, ParamId};
 use burn::optim::GradientsParams;

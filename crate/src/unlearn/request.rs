@@ -39,6 +39,15 @@ impl Request {
             stealth,
         }
     }
+
+    /// The request with only the samples at `indices` (in that order).
+    pub fn keep(&self, indices: &[usize]) -> Self {
+        Self {
+            submitted: self.submitted.select(indices),
+            sources: indices.iter().map(|&i| self.sources[i]).collect(),
+            stealth: indices.iter().map(|&i| self.stealth[i]).collect(),
+        }
+    }
 }
 
 /// The training indices of a seeded `fraction` of class `class`'s training samples: the samples

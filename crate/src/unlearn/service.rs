@@ -1,11 +1,17 @@
 //! The service itself: set up once with its method (the first-order step size fixed, or
 //! calibrated on a probe of the service's choosing), then asked to unlearn requests.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
+
+use super::defence::monitor::Allowance;
+use super::defence::{Check, Defence, Guard, Verdict};
 use super::first_order::{self, Calibration, Tau};
 use super::request::{Request, forget_set};
 use super::{Method, finetune};
 use crate::data::Dataset;
 use crate::error::Result;
+use crate::metrics;
 use crate::model::{Cnn, Trained};
 use crate::train::TrainConfig;
 
@@ -30,6 +36,23 @@ pub struct Service<'a> {
     method: Method,
     tau: Option<f64>,
     calibration: Option<Calibration>,
+    guard: Option<Guard>,
+    /// Per-class validation accuracy of the model before any request (for monitoring).
+    validation_before: Vec<f64>,
+    /// What a normal request of a (class, size) costs each class, measured when first needed.
+    allowances: RefCell<HashMap<(u16, usize), Allowance>>,
+}
+
+/// What the service did with a request: its verdict, each defence's finding, and the model
+/// after it (the model it was asked about when nothing was applied).
+#[derive(Debug, Clone)]
+pub struct Handled {
+    /// Accepted, trimmed, rejected or rolled back.
+    pub verdict: Verdict,
+    /// Each defence's finding, in the order they ran.
+    pub checks: Vec<Check>,
+    /// The model after the request.
+    pub model: Cnn,
 }
 
 /// The seed offset of the calibration probe's samples (kept from the lab's first reports).
@@ -79,7 +102,139 @@ impl<'a> Service<'a> {
             method: method.clone(),
             tau,
             calibration,
+            guard: None,
+            validation_before: Vec::new(),
+            allowances: RefCell::new(HashMap::new()),
         })
+    }
+
+    /// The same service defending itself with `defences`, calibrated on its data and `model`.
+    pub async fn defended(mut self, model: &Trained, defences: &[Defence]) -> Result<Self> {
+        let Holdings {
+            train,
+            validation,
+            seed,
+            ..
+        } = self.holdings;
+        let guard = Guard::new(defences, &model.model, train, validation, seed).await?;
+        if guard.monitor_margin().is_some() {
+            let device = model.model.device();
+            self.validation_before = metrics::evaluate(&model.model, validation, &device)
+                .await?
+                .per_class;
+        }
+        self.guard = Some(guard);
+        Ok(self)
+    }
+
+    /// The service's defences (none unless [`Self::defended`]).
+    pub fn guard(&self) -> Option<&Guard> {
+        self.guard.as_ref()
+    }
+
+    /// Handles `request` against `model` as a defended service does: screens it, unlearns what
+    /// passed, and (when monitoring) rolls the update back if a class drops too far.
+    pub async fn handle(&self, model: &Trained, request: &Request) -> Result<Handled> {
+        let Some(guard) = &self.guard else {
+            let unlearned = self.unlearn(model, request).await?;
+            return Ok(Handled {
+                verdict: Verdict::Accepted,
+                checks: Vec::new(),
+                model: unlearned,
+            });
+        };
+        let train = self.holdings.train;
+        let screening = guard
+            .screen(&model.model, train, &request.submitted)
+            .await?;
+        let mut checks = screening.checks;
+        if let Some(reason) = screening.rejection {
+            return Ok(Handled {
+                verdict: Verdict::Rejected { reason },
+                checks,
+                model: model.model.clone(),
+            });
+        }
+        let rejected = request.sources.len() - screening.kept.len();
+        let kept = request.keep(&screening.kept);
+        let unlearned = self.unlearn(model, &kept).await?;
+        let mut verdict = match rejected {
+            0 => Verdict::Accepted,
+            rejected => Verdict::Trimmed { rejected },
+        };
+        if let Some(margin) = guard.monitor_margin() {
+            let start = web_time::Instant::now();
+            let class = kept.submitted.labels.first().copied().unwrap_or(0);
+            let allowance = self
+                .allowance(model, class, kept.sources.len(), margin)
+                .await?;
+            let validation = self.holdings.validation;
+            let after = metrics::evaluate(&unlearned, validation, &unlearned.device())
+                .await?
+                .per_class;
+            let breach = allowance.breach(&self.validation_before, &after, &validation.class_names);
+            checks.push(Check {
+                defence: "monitor".into(),
+                flagged: breach.is_some(),
+                rejected: 0,
+                detail: breach
+                    .clone()
+                    .unwrap_or_else(|| "no class dropped past its allowance".into()),
+                seconds: start.elapsed().as_secs_f64(),
+            });
+            if let Some(reason) = breach {
+                verdict = Verdict::RolledBack { reason };
+            }
+        }
+        let model = if verdict.applied() {
+            unlearned
+        } else {
+            model.model.clone()
+        };
+        Ok(Handled {
+            verdict,
+            checks,
+            model,
+        })
+    }
+
+    /// What a normal request of `size` samples of class `class` costs each class on validation
+    /// (measured once, on a seeded draw of the service's own training images), with `margin`.
+    async fn allowance(
+        &self,
+        model: &Trained,
+        class: u16,
+        size: usize,
+        margin: f64,
+    ) -> Result<Allowance> {
+        if let Some(a) = self.allowances.borrow().get(&(class, size)) {
+            return Ok(a.clone());
+        }
+        let train = self.holdings.train;
+        let members = train.labels.iter().filter(|&&l| l == class).count().max(1);
+        let fraction = (size as f64 / members as f64).min(1.0);
+        let sources = forget_set(train, class, fraction, self.holdings.seed ^ PROBE_SEED)?;
+        let images = sources.iter().map(|&s| train.image(s).to_vec()).collect();
+        let labels = sources.iter().map(|&s| train.labels[s]).collect();
+        let probe = Request::new(train, &sources, images, labels);
+        let unlearned = self.unlearn(model, &probe).await?;
+        let validation = self.holdings.validation;
+        let after = metrics::evaluate(&unlearned, validation, &unlearned.device())
+            .await?
+            .per_class;
+        let allowance = Allowance {
+            normal_drop: self
+                .validation_before
+                .iter()
+                .zip(&after)
+                .map(|(b, a)| (b - a).max(0.0))
+                .collect(),
+            margin,
+        };
+        self.allowances
+            .borrow_mut()
+            .insert((class, size), allowance.clone());
+        Ok(allowance)
     }
 
     /// The first-order step size the service settled on (`None` for the other methods).
