@@ -293,3 +293,83 @@ fn monitoring_rolls_back_an_update_that_costs_a_class_more_than_a_normal_request
         evaluate(&model.model).predictions
     );
 }
+
+#[test]
+fn sisa_deals_every_sample_once_and_retrains_exactly_the_shards_that_held_a_request() {
+    use overunlearn::unlearn::sisa::{Layout, Sisa, SisaConfig};
+    let config = SisaConfig {
+        shards: 3,
+        slices: 2,
+    };
+    let layout = Layout::new(60, config, 9);
+    for shard in 0..3 {
+        for slice in 0..2 {
+            let n = (0..60)
+                .filter(|&i| layout.shard[i] == shard && layout.slice[i] == slice)
+                .count();
+            assert_eq!(n, 10, "shard {shard} slice {slice}");
+        }
+    }
+    let in_shard = |shard, slice| {
+        (0..60)
+            .find(|&i| layout.shard[i] == shard && layout.slice[i] == slice)
+            .unwrap()
+    };
+    let sources = [in_shard(2, 1), in_shard(0, 1), in_shard(2, 0)];
+    assert_eq!(layout.plan(&sources), vec![(0, 1), (2, 0)]);
+
+    let train = common::synthetic(3, 20, 8, 1);
+    let val = common::synthetic(3, 5, 8, 2);
+    let mut model = Preset::Tutorial.config(train.shape, 3);
+    model.blocks.truncate(1);
+    model.dense = 8;
+    let training = TrainConfig {
+        epochs: 1,
+        batch_size: 8,
+        ..TrainConfig::default()
+    };
+    let mut sisa = common::seeded(|| {
+        block(Sisa::train(
+            &model,
+            &training,
+            config,
+            &train,
+            &val,
+            &Device::flex(),
+            5,
+        ))
+    })
+    .unwrap();
+    assert_eq!(sisa.layout(), &Layout::new(train.len(), config, 5));
+    let weights = |sisa: &Sisa| -> Vec<Vec<f32>> {
+        sisa.shard_models()
+            .iter()
+            .map(|m| {
+                let all: Vec<usize> = (0..val.len()).collect();
+                block(metrics::probabilities(
+                    &m.model,
+                    &val,
+                    &all,
+                    &Device::flex(),
+                ))
+                .unwrap()
+            })
+            .collect()
+    };
+    let before = weights(&sisa);
+    let layout = sisa.layout().clone();
+    let held = |shard| (0..train.len()).find(|&i| layout.shard[i] == shard && layout.slice[i] == 1);
+    let sources = [held(1).unwrap()];
+    let retrained = common::seeded(|| block(sisa.unlearn(&sources, &train, &val))).unwrap();
+    assert_eq!(retrained.shards, vec![(1, 1)]);
+    assert_eq!(retrained.slice_trainings, 1);
+    let after = weights(&sisa);
+    assert_eq!(after[0], before[0], "shard 0 held none of the request");
+    assert_eq!(after[2], before[2], "shard 2 held none of the request");
+    assert_ne!(
+        after[1], before[1],
+        "shard 1 was trained again without the sample"
+    );
+    let evaluation = block(sisa.evaluate(&val)).unwrap();
+    assert_eq!(evaluation.count, val.len());
+}

@@ -253,9 +253,37 @@ pub async fn train(
     validation: &Dataset,
     device: &Device,
     seed: u64,
+    observe: impl FnMut(&Progress) -> ControlFlow<()>,
+) -> Result<Outcome> {
+    let session = Session::new(model, config, train, device, seed)?;
+    run(session, train, validation, device, observe).await
+}
+
+/// Trains `start` (a plain network) further on `train` as [`train`] trains a fresh one.
+pub async fn train_from(
+    start: &Trained,
+    config: &TrainConfig,
+    train: &Dataset,
+    validation: &Dataset,
+    seed: u64,
+) -> Result<Outcome> {
+    let device = start.model.device();
+    let session = Session::new(&start.config, config, train, &device, seed)?;
+    let session = session.starting_from(&start.model);
+    run(session, train, validation, &device, |_| {
+        ControlFlow::Continue(())
+    })
+    .await
+}
+
+/// Runs `session` to its end.
+async fn run(
+    mut session: Session,
+    train: &Dataset,
+    validation: &Dataset,
+    device: &Device,
     mut observe: impl FnMut(&Progress) -> ControlFlow<()>,
 ) -> Result<Outcome> {
-    let mut session = Session::new(model, config, train, device, seed)?;
     while !session.is_done() {
         session
             .epoch(train, validation, device, &mut observe)

@@ -93,6 +93,14 @@ impl Session {
         })
     }
 
+    /// The same run starting from `start`'s weights (a plain network) instead of fresh ones:
+    /// SISA's slices go on from the model of the slice before.
+    pub fn starting_from(mut self, start: &Cnn) -> Self {
+        self.net = Some(start.differentiable(&start.device()));
+        self.best.model = start.clone();
+        self
+    }
+
     /// Continues the run `checkpoint` holds, on `device` (a plain device), for `config`: the
     /// checkpoint's settings with more `epochs` or another `patience` if wanted; any other
     /// change is refused, since the result would be neither run.

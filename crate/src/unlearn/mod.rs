@@ -3,13 +3,17 @@
 //!
 //! - [`first_order`]: the first-order update of Warnecke et al. (the paper's main target), with
 //!   the service's own calibration of its step size tau;
-//! - [`finetune`]: fine-tuning on the request with random labels, and gradient ascent.
+//! - [`finetune`]: fine-tuning on the request with random labels, and gradient ascent;
+//! - [`sisa`]: exact unlearning by sharded, sliced retraining, for contrast;
+//!
+//! and the service's [`defence`]s against malicious requests.
 
 pub mod defence;
 pub mod finetune;
 pub mod first_order;
 pub mod request;
 mod service;
+pub mod sisa;
 
 pub use request::Request;
 pub use service::{Handled, Holdings, Service};
