@@ -373,3 +373,80 @@ fn sisa_deals_every_sample_once_and_retrains_exactly_the_shards_that_held_a_requ
     let evaluation = block(sisa.evaluate(&val)).unwrap();
     assert_eq!(evaluation.count, val.len());
 }
+
+#[test]
+fn the_adaptive_attacker_stops_at_its_margin_floor_and_its_confidence() {
+    use overunlearn::attack::adaptive::{self, label_margin};
+    use overunlearn::attack::oracle::Oracle;
+    use overunlearn::attack::request::{Pushed, SubmittedLabel};
+    use overunlearn::attack::search::Crossing;
+    let (model, train, _) = trained();
+    let zeros: Vec<usize> = (0..train.len()).filter(|&i| train.labels[i] == 0).collect();
+    let sources = &zeros[..10];
+    let inside = on_the_boundary(&model, &train, 0, 1, 10);
+    let pushed = Pushed {
+        outcomes: (0..10)
+            .map(|k| {
+                Ok(Crossing {
+                    inside: inside.image(k).to_vec(),
+                    outside: inside.image(k).to_vec(),
+                    outside_label: 1,
+                    queries: 0,
+                    seconds: 0.0,
+                })
+            })
+            .collect(),
+    };
+    let mut oracle = Oracle::new(&model.model, train.shape, 3);
+    let margins = |oracle: &mut Oracle, d: &Dataset| -> Vec<f64> {
+        let x: Vec<f32> = d.images.iter().map(|&p| f32::from(p) / 255.0).collect();
+        let p = block(oracle.query(&x)).unwrap();
+        p.chunks(3).map(|row| label_margin(row, 0)).collect()
+    };
+    let mut means = Vec::new();
+    for floor in [0.0, 0.3, 0.6] {
+        let request = block(adaptive::floored_pushing(
+            &mut oracle,
+            &train,
+            sources,
+            &pushed,
+            floor,
+            SubmittedLabel::Original,
+            1,
+        ))
+        .unwrap();
+        if floor == 0.0 {
+            assert_eq!(
+                request.submitted.images, inside.images,
+                "floor 0 is Pushing-I"
+            );
+        }
+        let m = margins(&mut oracle, &request.submitted);
+        assert!(m.iter().all(|&v| v >= floor - 1e-6), "floor {floor}: {m:?}");
+        means.push(m.iter().sum::<f64>() / 10.0);
+    }
+    assert!(means[0] < means[1] && means[1] < means[2], "{means:?}");
+    let request = block(adaptive::confident_blending(
+        &mut oracle,
+        &train,
+        sources,
+        1,
+        0.7,
+        SubmittedLabel::Original,
+        3,
+    ))
+    .unwrap();
+    let x: Vec<f32> = request
+        .submitted
+        .images
+        .iter()
+        .map(|&p| f32::from(p) / 255.0)
+        .collect();
+    let p = block(oracle.query(&x)).unwrap();
+    assert!(p.chunks(3).all(|row| row[0] >= 0.7), "{p:?}");
+    assert_ne!(
+        request.submitted.images,
+        train.select(sources).images,
+        "blended"
+    );
+}

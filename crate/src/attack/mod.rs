@@ -4,6 +4,7 @@
 //! boundary), the [`crossings`] found so far, the searches [`compare`]d, and what a crafted
 //! request looks like ([`gallery`]).
 
+pub mod adaptive;
 pub mod compare;
 pub mod crossings;
 pub mod gallery;

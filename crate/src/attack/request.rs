@@ -44,7 +44,7 @@ impl SubmittedLabel {
 crate::named!(SubmittedLabel, "label");
 
 /// Chooses the submitted labels of `images`.
-async fn labels(
+pub(crate) async fn labels(
     oracle: &mut Oracle,
     train: &Dataset,
     sources: &[usize],
@@ -76,6 +76,27 @@ pub async fn normal(
     Ok(Request::new(train, sources, images, labels))
 }
 
+/// The training images of class `blend_class` that `count` samples are blended with, drawn
+/// with the seed (cycling when the class has fewer).
+pub(crate) fn blend_partners(
+    train: &Dataset,
+    count: usize,
+    blend_class: u16,
+    seed: u64,
+) -> Result<Vec<usize>> {
+    let mut pool: Vec<usize> = (0..train.len())
+        .filter(|&i| train.labels[i] == blend_class)
+        .collect();
+    if pool.is_empty() {
+        return Err(Error::config(
+            "blend_class",
+            format!("class {blend_class} has no training image to blend with"),
+        ));
+    }
+    pool.shuffle(&mut rng::stream(seed, "request/blend"));
+    Ok((0..count).map(|k| pool[k % pool.len()]).collect())
+}
+
 /// Blending: x' = (1 - ratio) x + ratio x_b with a seeded training image x_b of class `blend_class`
 /// per sample (also the label submitted under [`SubmittedLabel::ClassB`]).
 pub async fn blending(
@@ -90,20 +111,11 @@ pub async fn blending(
     if !(0.0..=1.0).contains(&ratio) {
         return Err(Error::config("ratio", format!("{ratio} is not in [0, 1]")));
     }
-    let mut pool: Vec<usize> = (0..train.len())
-        .filter(|&i| train.labels[i] == blend_class)
-        .collect();
-    if pool.is_empty() {
-        return Err(Error::config(
-            "blend_class",
-            format!("class {blend_class} has no training image to blend with"),
-        ));
-    }
-    pool.shuffle(&mut rng::stream(seed, "request/blend"));
+    let partners = blend_partners(train, sources.len(), blend_class, seed)?;
     let images: Vec<Vec<u8>> = sources
         .iter()
-        .enumerate()
-        .map(|(k, &s)| blend(train.image(s), train.image(pool[k % pool.len()]), ratio))
+        .zip(&partners)
+        .map(|(&s, &b)| blend(train.image(s), train.image(b), ratio))
         .collect();
     let labels = labels(oracle, train, sources, &images, choice, blend_class).await?;
     Ok(Request::new(train, sources, images, labels))
