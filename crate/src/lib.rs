@@ -9,9 +9,11 @@
 //! - [`tensor`]: reading tensors back to the host (async, for browsers too);
 //! - [`train`]: the training loop with progress and cancellation;
 //! - [`metrics`]: accuracy, per-class accuracy, confusion matrices, class probabilities;
-//! - [`unlearn`]: the unlearning service's methods (first-order, fine-tuning, gradient ascent);
+//! - [`unlearn`]: the unlearning service's methods (first-order, fine-tuning, gradient ascent,
+//!   SISA) and its defences against malicious requests;
 //! - [`attack`]: black-box oracle and pushing samples to the decision boundary;
 //! - [`experiment`]: normal vs malicious requests through the service, Tables IV and V;
+//! - `defend` (native only for now): the defences measured over many seeded requests;
 //! - [`training_run`]: a whole training run from a serialisable config to a report;
 //! - [`backend`]: picking flex or wgpu at run time;
 //! - [`names`]: parsing and printing the enums configs and hosts spell by name;
@@ -23,6 +25,8 @@ pub mod attack;
 pub mod backend;
 pub mod bench;
 pub mod data;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod defend;
 pub mod error;
 pub mod experiment;
 pub mod host;

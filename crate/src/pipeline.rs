@@ -16,6 +16,8 @@ use serde::{Deserialize, Serialize};
 use crate::attack::crossings::Crossings;
 use crate::backend::BackendKind;
 use crate::data::{DataSource, Files};
+#[cfg(not(target_arch = "wasm32"))]
+use crate::defend::{self, DefendReport, DefendSettings};
 use crate::error::{Error, Result};
 use crate::experiment::{self, Crafted, CraftedView, Event, ExperimentConfig, ExperimentReport};
 use crate::model::Trained;
@@ -361,6 +363,20 @@ impl Pipeline {
             experiment::craft_with(config, data, model, crossings, checkpoint, event).await?;
         self.reset(Stage::Crafted);
         Ok(self.crafted.insert(crafted))
+    }
+
+    #[cfg(not(target_arch = "wasm32"))]
+    /// Measures the config's defences against many seeded draws of its requests (see
+    /// [`crate::defend`]), pushing only the samples `crossings` does not hold yet.
+    pub async fn defend(
+        &self,
+        settings: &DefendSettings,
+        crossings: &mut Crossings,
+        checkpoint: impl FnMut(&Crossings) -> Result<()>,
+        event: &mut impl FnMut(Event),
+    ) -> Result<DefendReport> {
+        let (config, data, model) = self.ready()?;
+        defend::defend(config, settings, data, model, crossings, checkpoint, event).await
     }
 
     /// The crafted requests with `samples` gallery samples each.

@@ -22,6 +22,7 @@ const LAYERS: &[&str] = &[
     "unlearn",
     "attack",
     "experiment",
+    "defend",
     "bench",
     "pipeline",
     "wasm",

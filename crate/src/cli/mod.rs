@@ -2,6 +2,8 @@
 
 mod bench;
 mod convert;
+mod crossings;
+mod defend;
 mod download;
 mod eval;
 mod progress;
@@ -36,6 +38,8 @@ enum Command {
     Eval(eval::EvalArgs),
     /// Reproduce the paper's over-unlearning experiment (Tables IV and V).
     Reproduce(Box<reproduce::ReproduceArgs>),
+    /// Measure the service's defences against many draws of the experiment's requests.
+    Defend(Box<defend::DefendArgs>),
     /// Compare the boundary searches (ZOO, efficient, white-box) on the same samples.
     Searches(searches::SearchesArgs),
     /// Download the official dataset archives, verified by checksum.
@@ -133,6 +137,7 @@ pub fn main() -> ExitCode {
         Command::Train(args) => train::train(args),
         Command::Eval(args) => eval::evaluate(args),
         Command::Reproduce(args) => reproduce::reproduce(*args),
+        Command::Defend(args) => defend::defend(*args),
         Command::Searches(args) => searches::compare_searches(args),
         Command::Download(args) => download::download(args),
         Command::Bench(args) => bench::bench(args),

@@ -4,21 +4,19 @@
 use std::path::{Path, PathBuf};
 
 use clap::Args;
-use overunlearn::attack::crossings::Crossings;
 use overunlearn::attack::request::SubmittedLabel;
-use overunlearn::attack::search::{
-    EfficientConfig, Goal, PushConfig, Search, WalkConfig, ZooConfig,
-};
+use overunlearn::attack::search::{EfficientConfig, PushConfig, Search, WalkConfig, ZooConfig};
 use overunlearn::experiment::{Event, ExperimentConfig};
 use overunlearn::pipeline::Pipeline;
 use overunlearn::train::TrainConfig;
-use overunlearn::training_run::RunConfig;
+use overunlearn::training_run::{ModelFile, RunConfig};
 use overunlearn::unlearn::Method;
 use overunlearn::unlearn::finetune::SgdSettings;
 use overunlearn::unlearn::first_order::{self, FirstOrderConfig, Layers, ServiceKind, Tau};
 use overunlearn::{Error, Result};
 
 use super::RunConfigArgs;
+use super::crossings::{CrossingsFile, default_crossings_dir, shipped_name};
 use super::progress::{StageBars, TrainBar};
 
 /// Flags of `overunlearn reproduce`.
@@ -116,14 +114,6 @@ pub struct ReproduceArgs {
     ship_crafted: Option<PathBuf>,
 }
 
-/// `~/.cache/overunlearn/crossings` (`./crossings` without a home directory).
-fn default_crossings_dir() -> PathBuf {
-    std::env::var_os("HOME").map_or_else(
-        || PathBuf::from("crossings"),
-        |home| PathBuf::from(home).join(".cache/overunlearn/crossings"),
-    )
-}
-
 /// The unlearning methods by their command-line names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum MethodKind {
@@ -187,14 +177,7 @@ impl ReproduceArgs {
     /// The experiment `--config` or `--scenario` names, if either is given.
     fn named_config(&self) -> Result<Option<ExperimentConfig>> {
         if let Some(path) = &self.config {
-            let text = std::fs::read_to_string(path).map_err(|e| Error::io(path.display(), e))?;
-            let config = ExperimentConfig::from_json(&text).map_err(|e| {
-                Error::config(
-                    path.display(),
-                    format!("not a valid experiment config: {e}"),
-                )
-            })?;
-            return Ok(Some(config));
+            return read_config(path).map(Some);
         }
         self.scenario
             .as_deref()
@@ -270,66 +253,6 @@ impl ReproduceArgs {
     }
 }
 
-/// The file that keeps the crossings of one model and one set of search settings.
-struct CrossingsFile {
-    path: PathBuf,
-    crossings: Crossings,
-}
-
-impl CrossingsFile {
-    /// Opens (or starts, when `fresh` or absent) the store for `key` under `dir`; without one
-    /// there, the crafted requests the repository ships for `key` seed it.
-    fn open(dir: &Path, key: String, fresh: bool) -> Result<Self> {
-        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir.display(), e))?;
-        let path = dir.join(format!("{}.json", &key[..24]));
-        let read = |path: &Path| {
-            let bytes = std::fs::read(path).ok()?;
-            Crossings::from_bytes(&bytes, &path.display().to_string())
-                .ok()
-                .filter(|c| c.key == key)
-        };
-        let shipped = shipped_crafted_dir().join(shipped_name(&key));
-        let kept = match fresh {
-            true => None,
-            false => read(&path).or_else(|| read(&shipped)),
-        };
-        let crossings = match kept {
-            Some(c) => {
-                eprintln!(
-                    "reusing crossings from {}: {} untargeted, {} targeted",
-                    path.display(),
-                    c.len(Goal::Untargeted),
-                    c.len(Goal::Targeted(0))
-                );
-                c
-            }
-            None => {
-                eprintln!("keeping the crossings found in {}", path.display());
-                Crossings::new(key)
-            }
-        };
-        Ok(Self { path, crossings })
-    }
-
-    /// Writes `crossings` (to a temporary file first, so a stopped run leaves a whole file).
-    fn save(&self, crossings: &Crossings) -> Result<()> {
-        let tmp = self.path.with_extension("json.tmp");
-        let bytes = serde_json::to_vec(crossings).expect("crossings serialise");
-        std::fs::write(&tmp, bytes).map_err(|e| Error::io(tmp.display(), e))?;
-        std::fs::rename(&tmp, &self.path).map_err(|e| Error::io(self.path.display(), e))
-    }
-}
-
-/// The folder of the crafted requests the repository ships (`experiments/crafted/`).
-fn shipped_crafted_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../experiments/crafted")
-}
-
-/// The file name crafted requests for `key` are shipped under.
-fn shipped_name(key: &str) -> String {
-    format!("{}.json.gz", &key[..24])
-}
-
 /// `--tau`: a positive number, or `calibrated`.
 #[derive(Debug, Clone, Copy)]
 enum TauArg {
@@ -353,6 +276,47 @@ impl std::str::FromStr for TauArg {
     }
 }
 
+/// Reads an experiment config file, checked whole.
+pub(super) fn read_config(path: &Path) -> Result<ExperimentConfig> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path.display(), e))?;
+    ExperimentConfig::from_json(&text).map_err(|e| {
+        Error::config(
+            path.display(),
+            format!("not a valid experiment config: {e}"),
+        )
+    })
+}
+
+/// Configures `pipeline` for `config`, loads its data and uses the `opened` model, or trains
+/// one (saved to `save_model` if given).
+pub(super) fn prepare(
+    pipeline: &mut Pipeline,
+    config: &ExperimentConfig,
+    opened: Option<(ModelFile, String)>,
+    save_model: Option<&Path>,
+) -> Result<()> {
+    pipeline.configure(config.clone())?;
+    let images = pipeline.load()?.train;
+    match opened {
+        Some((file, origin)) => {
+            pipeline.use_model(file, &origin)?;
+        }
+        None => {
+            eprintln!(
+                "training the {} on {images} images",
+                config.run.architecture_name()
+            );
+            let mut bar = TrainBar::new();
+            pollster::block_on(pipeline.train(|p| bar.observe(p)))?;
+            if let Some(path) = save_model {
+                let bytes = pollster::block_on(pipeline.model_bytes())?;
+                std::fs::write(path, &bytes).map_err(|e| Error::io(path.display(), e))?;
+            }
+        }
+    };
+    Ok(())
+}
+
 /// Trains or loads the model, runs the experiment through the lab's pipeline and prints the
 /// tables.
 pub fn reproduce(args: ReproduceArgs) -> Result<()> {
@@ -374,26 +338,9 @@ pub fn reproduce(args: ReproduceArgs) -> Result<()> {
         Some(config) => config,
         None => args.flags_config(opened.as_ref().map(|(file, ..)| &file.run)),
     };
-    let mut pipeline = Pipeline::new(backend, device, args.common.host.source());
-    pipeline.configure(config.clone())?;
-    let images = pipeline.load()?.train;
-    match opened {
-        Some((file, origin)) => {
-            pipeline.use_model(file, &origin)?;
-        }
-        None => {
-            eprintln!(
-                "training the {} preset on {images} images",
-                config.run.preset.name()
-            );
-            let mut bar = TrainBar::new();
-            pollster::block_on(pipeline.train(|p| bar.observe(p)))?;
-            if let Some(path) = &args.save_model {
-                let bytes = pollster::block_on(pipeline.model_bytes())?;
-                std::fs::write(path, &bytes).map_err(|e| Error::io(path.display(), e))?;
-            }
-        }
-    };
+    let source = args.common.host.source();
+    let mut pipeline = Pipeline::new(backend, device, source);
+    prepare(&mut pipeline, &config, opened, args.save_model.as_deref())?;
     let key = pipeline.crossings_key()?;
     let store = CrossingsFile::open(&args.crossings, key.clone(), args.fresh)?;
     let mut crossings = store.crossings.clone();

@@ -148,6 +148,25 @@ pub async fn craft_with(
     checkpoint: impl FnMut(&Crossings) -> Result<()>,
     event: &mut impl FnMut(Event),
 ) -> Result<Crafted> {
+    craft_draw(config, data, model, crossings, 0, checkpoint, event).await
+}
+
+/// The seed that draws the samples of request draw `draw` (draw 0 is the experiment's own).
+pub fn draw_seed(seed: u64, draw: u64) -> u64 {
+    seed ^ draw.wrapping_mul(0xd1b5_4a32_d192_ed03)
+}
+
+/// [`craft_with`] for the `draw`-th seeded set of requests (other samples of class A for each
+/// draw; draw 0 is [`craft_with`]'s): the defences are measured over many such draws.
+pub async fn craft_draw(
+    config: &ExperimentConfig,
+    data: &RunData,
+    model: &Trained,
+    crossings: &mut Crossings,
+    draw: u64,
+    checkpoint: impl FnMut(&Crossings) -> Result<()>,
+    event: &mut impl FnMut(Event),
+) -> Result<Crafted> {
     let start = web_time::Instant::now();
     let train = &data.train;
     let (class_a, class_b) = classes(config, train)?;
@@ -163,7 +182,8 @@ pub async fn craft_with(
     };
     let mut requests = Vec::new();
     for &percent in &config.percentages {
-        let sources = forget_set(train, class_a, percent / 100.0, config.run.seed)?;
+        let seed = draw_seed(config.run.seed, draw);
+        let sources = forget_set(train, class_a, percent / 100.0, seed)?;
         let normal = request::normal(
             &mut crafter.oracle,
             train,

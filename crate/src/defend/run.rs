@@ -1,0 +1,413 @@
+//! The measurement itself: draw the requests, put each through the undefended service and
+//! through each defence, then the tolerance curve, the adaptive attacker and SISA.
+
+use super::report::{DefenceRow, DefendReport, FloorPoint, KindRow, SisaSummary, TolerancePoint};
+use super::{DefendSettings, reencode};
+use crate::attack::adaptive;
+use crate::attack::crossings::Crossings;
+use crate::attack::oracle::Oracle;
+use crate::attack::request::Pushed;
+use crate::attack::search::Goal;
+use crate::data::Dataset;
+use crate::error::{Error, Result};
+use crate::experiment::{Attack, Event, ExperimentConfig, craft::craft_draw};
+use crate::metrics;
+use crate::model::{Cnn, Trained};
+use crate::training_run::RunData;
+use crate::unlearn::defence::fingerprint::nearest_distance;
+use crate::unlearn::defence::{Defence, Verdict};
+use crate::unlearn::sisa::Sisa;
+use crate::unlearn::{Holdings, Request, Service};
+
+/// One request kind's draws.
+struct Kind {
+    name: String,
+    malicious: bool,
+    requests: Vec<Request>,
+    /// Class-A test accuracy after the undefended service unlearned each.
+    undefended: Vec<f64>,
+    seconds: Vec<f64>,
+}
+
+fn stage(event: &mut impl FnMut(Event), name: &str, done: usize, total: usize) {
+    event(Event::Stage {
+        name: name.into(),
+        done,
+        total,
+    });
+}
+
+fn mean(values: &[f64]) -> f64 {
+    values.iter().sum::<f64>() / values.len().max(1) as f64
+}
+
+/// Measures `config`'s defences against its requests on `model` (trained on `data`), pushing
+/// samples not in `crossings` yet (`checkpoint` hears the store every few samples).
+pub async fn defend(
+    config: &ExperimentConfig,
+    settings: &DefendSettings,
+    data: &RunData,
+    model: &Trained,
+    crossings: &mut Crossings,
+    mut checkpoint: impl FnMut(&Crossings) -> Result<()>,
+    event: &mut impl FnMut(Event),
+) -> Result<DefendReport> {
+    let start = web_time::Instant::now();
+    config.validate()?;
+    settings.validate()?;
+    if config.defences.is_empty() {
+        return Err(Error::config(
+            "defences",
+            "none given: name at least one (fingerprint, near_duplicate, boundary, membership, monitor)",
+        ));
+    }
+    let train = &data.train;
+    let class_a = train.class_index(&config.class_a)? as u16;
+    let class_b = train.class_index(&config.class_b)? as u16;
+    let of_a: Vec<usize> = (0..data.test.len())
+        .filter(|&i| data.test.labels[i] == class_a)
+        .collect();
+    let test_a = data.test.select(&of_a);
+    let accuracy_a = |m: Cnn| {
+        let test_a = test_a.clone();
+        async move { Ok::<f64, Error>(metrics::evaluate(&m, &test_a, &m.device()).await?.accuracy) }
+    };
+    let accuracy_a_before = accuracy_a(model.model.clone()).await?;
+    let holdings = Holdings {
+        train,
+        validation: &data.validation,
+        training: &config.run.train,
+        seed: config.run.seed,
+    };
+    let service = Service::open(model, holdings, &config.method, class_a).await?;
+
+    // The requests: every kind of the config, over the draws, and honest re-encoded uploads.
+    let mut kinds: Vec<Kind> = Vec::new();
+    let mut add = |name: String, malicious: bool, request: Request| match kinds
+        .iter_mut()
+        .find(|k| k.name == name)
+    {
+        Some(k) => k.requests.push(request),
+        None => kinds.push(Kind {
+            name,
+            malicious,
+            requests: vec![request],
+            undefended: Vec::new(),
+            seconds: Vec::new(),
+        }),
+    };
+    let mut untargeted: Vec<Vec<usize>> = Vec::new();
+    for draw in 0..settings.draws {
+        stage(event, "drawing requests", draw, settings.draws);
+        let crafted = craft_draw(
+            config,
+            data,
+            model,
+            crossings,
+            draw as u64,
+            &mut checkpoint,
+            event,
+        )
+        .await?;
+        for prepared in crafted.requests {
+            if prepared.attack == Attack::Normal {
+                let sources = &prepared.request.sources;
+                let images = sources
+                    .iter()
+                    .map(|&s| reencode::jpeg(train.image(s), train.shape, settings.jpeg_quality))
+                    .collect::<Result<Vec<_>>>()?;
+                let labels = prepared.request.submitted.labels.clone();
+                let reencoded = Request::new(train, sources, images, labels);
+                let name = format!("{} (JPEG {})", prepared.title(), settings.jpeg_quality);
+                if prepared.percent == config.percentages[0] {
+                    untargeted.push(sources.clone());
+                }
+                add(name, false, reencoded);
+            }
+            let malicious = prepared.attack != Attack::Normal;
+            add(prepared.title(), malicious, prepared.request);
+        }
+    }
+    stage(event, "drawing requests", settings.draws, settings.draws);
+
+    // Undefended.
+    let total: usize = kinds.iter().map(|k| k.requests.len()).sum();
+    let mut done = 0;
+    for kind in &mut kinds {
+        for request in &kind.requests {
+            stage(event, "unlearning undefended", done, total);
+            let t = web_time::Instant::now();
+            let unlearned = service.unlearn(model, request).await?;
+            kind.seconds.push(t.elapsed().as_secs_f64());
+            kind.undefended.push(accuracy_a(unlearned).await?);
+            done += 1;
+        }
+    }
+
+    // Each defence alone.
+    let mut rows = Vec::new();
+    for (d, defence) in config.defences.iter().enumerate() {
+        let name = format!("defence {} of {}", d + 1, config.defences.len());
+        stage(event, &name, 0, total);
+        let guarded = service
+            .clone()
+            .defended(model, std::slice::from_ref(defence))
+            .await?;
+        let mut done = 0;
+        for kind in &kinds {
+            let mut row = DefenceRow {
+                defence: defence.clone(),
+                kind: kind.name.clone(),
+                malicious: kind.malicious,
+                requests: kind.requests.len(),
+                flagged: 0,
+                rejected: 0,
+                rolled_back: 0,
+                samples_rejected: 0.0,
+                accuracy_a: 0.0,
+                seconds: 0.0,
+            };
+            let (mut samples, mut rejected_samples, mut after) = (0, 0, Vec::new());
+            for (request, &undefended) in kind.requests.iter().zip(&kind.undefended) {
+                stage(event, &name, done, total);
+                let handled = guarded.handle(model, request).await?;
+                row.seconds += handled.checks.iter().map(|c| c.seconds).sum::<f64>();
+                samples += request.sources.len();
+                rejected_samples += handled.checks.iter().map(|c| c.rejected).sum::<usize>();
+                row.flagged += usize::from(handled.checks.iter().any(|c| c.flagged));
+                after.push(match &handled.verdict {
+                    Verdict::Accepted => undefended,
+                    Verdict::Trimmed { .. } => accuracy_a(handled.model).await?,
+                    Verdict::Rejected { .. } => {
+                        row.rejected += 1;
+                        accuracy_a_before
+                    }
+                    Verdict::RolledBack { .. } => {
+                        row.rolled_back += 1;
+                        accuracy_a_before
+                    }
+                });
+                done += 1;
+            }
+            row.samples_rejected = rejected_samples as f64 / samples.max(1) as f64;
+            row.accuracy_a = mean(&after);
+            row.seconds /= row.requests.max(1) as f64;
+            rows.push(row);
+        }
+    }
+
+    let tolerance_curve = tolerance_curve(&kinds, train, settings);
+    let adaptive = adaptive_curve(
+        config,
+        settings,
+        model,
+        &service,
+        train,
+        crossings,
+        &untargeted,
+        class_b,
+        &accuracy_a,
+        event,
+    )
+    .await?;
+    let first_order_seconds = mean(&kinds[0].seconds);
+    let sisa = match settings.sisa_requests {
+        0 => None,
+        n => Some(
+            sisa(
+                config,
+                settings,
+                data,
+                model,
+                &kinds[0].requests[..n.min(kinds[0].requests.len())],
+                first_order_seconds,
+                &test_a,
+                event,
+            )
+            .await?,
+        ),
+    };
+    Ok(DefendReport {
+        version: crate::VERSION.to_string(),
+        config: config.clone(),
+        settings: settings.clone(),
+        class_names: train.class_names.clone(),
+        accuracy_a_before,
+        kinds: kinds
+            .iter()
+            .map(|k| KindRow {
+                kind: k.name.clone(),
+                malicious: k.malicious,
+                requests: k.requests.len(),
+                size: k.requests[0].sources.len(),
+                accuracy_a: mean(&k.undefended),
+            })
+            .collect(),
+        defences: rows,
+        tolerance_curve,
+        adaptive,
+        sisa,
+        seconds: start.elapsed().as_secs_f64(),
+    })
+}
+
+/// The near-duplicate check's trade-off over `settings.tolerances`: honest re-encoded samples
+/// rejected vs pushed samples caught, from each sample's distance to its nearest training image
+/// of its class (the first draw of each kind).
+fn tolerance_curve(
+    kinds: &[Kind],
+    train: &Dataset,
+    settings: &DefendSettings,
+) -> Vec<TolerancePoint> {
+    let distances = |pick: &dyn Fn(&Kind) -> bool| -> Vec<f64> {
+        kinds
+            .iter()
+            .filter(|k| pick(k))
+            .filter_map(|k| k.requests.first())
+            .flat_map(|r| {
+                let s = &r.submitted;
+                (0..s.len()).map(|i| nearest_distance(train, s.labels[i], s.image(i)))
+            })
+            .collect()
+    };
+    let honest = distances(&|k| k.name.contains("(JPEG"));
+    let pushed = distances(&|k| k.name.starts_with("Pushing"));
+    let share =
+        |v: &[f64], t: f64| v.iter().filter(|&&d| d > t).count() as f64 / v.len().max(1) as f64;
+    settings
+        .tolerances
+        .iter()
+        .map(|&t| TolerancePoint {
+            tolerance: t,
+            reencoded_rejected: share(&honest, t),
+            pushed_caught: share(&pushed, t),
+        })
+        .collect()
+}
+
+/// The adaptive attacker: for each floor, Pushing-I of the first size stopped at the floor,
+/// over the draws: class-A accuracy after the undefended service and the boundary check's
+/// flag rate.
+#[allow(clippy::too_many_arguments)]
+async fn adaptive_curve<F, Fut>(
+    config: &ExperimentConfig,
+    settings: &DefendSettings,
+    model: &Trained,
+    service: &Service<'_>,
+    train: &Dataset,
+    crossings: &Crossings,
+    untargeted: &[Vec<usize>],
+    class_b: u16,
+    accuracy_a: &F,
+    event: &mut impl FnMut(Event),
+) -> Result<Vec<FloorPoint>>
+where
+    F: Fn(Cnn) -> Fut,
+    Fut: std::future::Future<Output = Result<f64>>,
+{
+    let boundary = [Defence::Boundary {
+        false_rejection: settings.floor_false_rejection,
+    }];
+    let guarded = service.clone().defended(model, &boundary).await?;
+    let mut oracle = Oracle::new(&model.model, train.shape, train.num_classes());
+    let label = config.labels.first().copied().unwrap_or_default();
+    let mut points = Vec::new();
+    for (f, &floor) in settings.floors.iter().enumerate() {
+        stage(event, "adaptive attacker", f, settings.floors.len());
+        let (mut after, mut flagged, mut ssim) = (Vec::new(), 0, Vec::new());
+        for sources in untargeted {
+            let outcomes = sources
+                .iter()
+                .map(|&s| {
+                    crossings
+                        .get(Goal::Untargeted, s)
+                        .cloned()
+                        .ok_or_else(|| Error::config("floors", "a sample was never pushed"))
+                })
+                .collect::<Result<Vec<_>>>()?;
+            let pushed = Pushed { outcomes };
+            let request = adaptive::floored_pushing(
+                &mut oracle,
+                train,
+                sources,
+                &pushed,
+                floor,
+                label,
+                class_b,
+            )
+            .await?;
+            ssim.extend(request.stealth.iter().map(|s| s.ssim));
+            let handled = guarded.handle(model, &request).await?;
+            flagged += usize::from(!handled.verdict.applied());
+            after.push(accuracy_a(service.unlearn(model, &request).await?).await?);
+        }
+        points.push(FloorPoint {
+            floor,
+            accuracy_a: mean(&after),
+            flagged: flagged as f64 / untargeted.len().max(1) as f64,
+            mean_ssim: mean(&ssim),
+        });
+    }
+    stage(
+        event,
+        "adaptive attacker",
+        settings.floors.len(),
+        settings.floors.len(),
+    );
+    Ok(points)
+}
+
+/// SISA trained on the run's data (`epochs / slices` epochs a slice), then unlearning
+/// `requests` one after another.
+#[allow(clippy::too_many_arguments)]
+async fn sisa(
+    config: &ExperimentConfig,
+    settings: &DefendSettings,
+    data: &RunData,
+    model: &Trained,
+    requests: &[Request],
+    first_order_seconds: f64,
+    test_a: &Dataset,
+    event: &mut impl FnMut(Event),
+) -> Result<SisaSummary> {
+    stage(event, "SISA: training", 0, 1);
+    let mut training = config.run.train.clone();
+    training.epochs = training.epochs.div_ceil(settings.sisa.slices).max(1);
+    let start = web_time::Instant::now();
+    let device = model.model.device();
+    let mut sisa = Sisa::train(
+        &model.config,
+        &training,
+        settings.sisa,
+        &data.train,
+        &data.validation,
+        &device,
+        config.run.seed,
+    )
+    .await?;
+    let train_seconds = start.elapsed().as_secs_f64();
+    let before = sisa.evaluate(&data.test).await?;
+    let class_a = data.train.class_index(&config.class_a)?;
+    let (mut seconds, mut slices) = (Vec::new(), Vec::new());
+    for (k, request) in requests.iter().enumerate() {
+        stage(event, "SISA: unlearning", k, requests.len());
+        let retrained = sisa
+            .unlearn(&request.sources, &data.train, &data.validation)
+            .await?;
+        seconds.push(retrained.seconds);
+        slices.push(retrained.slice_trainings as f64);
+    }
+    let after = sisa.evaluate(test_a).await?;
+    Ok(SisaSummary {
+        shards: settings.sisa.shards,
+        slices: settings.sisa.slices,
+        train_seconds,
+        accuracy: before.accuracy,
+        accuracy_a: before.per_class[class_a],
+        requests: requests.len(),
+        seconds_per_request: mean(&seconds),
+        slice_trainings_per_request: mean(&slices),
+        accuracy_a_after: after.accuracy,
+        first_order_seconds,
+    })
+}
