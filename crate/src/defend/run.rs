@@ -37,6 +37,13 @@ fn stage(event: &mut impl FnMut(Event), name: &str, done: usize, total: usize) {
     });
 }
 
+/// `model`'s accuracy on `data` (class A's test images).
+async fn accuracy_on(model: &Cnn, data: &Dataset) -> Result<f64> {
+    Ok(metrics::evaluate(model, data, &model.device())
+        .await?
+        .accuracy)
+}
+
 fn mean(values: &[f64]) -> f64 {
     values.iter().sum::<f64>() / values.len().max(1) as f64
 }
@@ -68,11 +75,7 @@ pub async fn defend(
         .filter(|&i| data.test.labels[i] == class_a)
         .collect();
     let test_a = data.test.select(&of_a);
-    let accuracy_a = |m: Cnn| {
-        let test_a = test_a.clone();
-        async move { Ok::<f64, Error>(metrics::evaluate(&m, &test_a, &m.device()).await?.accuracy) }
-    };
-    let accuracy_a_before = accuracy_a(model.model.clone()).await?;
+    let accuracy_a_before = accuracy_on(&model.model, &test_a).await?;
     let holdings = Holdings {
         train,
         validation: &data.validation,
@@ -139,7 +142,8 @@ pub async fn defend(
             let t = web_time::Instant::now();
             let unlearned = service.unlearn(model, request).await?;
             kind.seconds.push(t.elapsed().as_secs_f64());
-            kind.undefended.push(accuracy_a(unlearned).await?);
+            kind.undefended
+                .push(accuracy_on(&unlearned, &test_a).await?);
             done += 1;
         }
     }
@@ -177,7 +181,7 @@ pub async fn defend(
                 row.flagged += usize::from(handled.checks.iter().any(|c| c.flagged));
                 after.push(match &handled.verdict {
                     Verdict::Accepted => undefended,
-                    Verdict::Trimmed { .. } => accuracy_a(handled.model).await?,
+                    Verdict::Trimmed { .. } => accuracy_on(&handled.model, &test_a).await?,
                     Verdict::Rejected { .. } => {
                         row.rejected += 1;
                         accuracy_a_before
@@ -206,7 +210,7 @@ pub async fn defend(
         crossings,
         &untargeted,
         class_b,
-        &accuracy_a,
+        &test_a,
         event,
     )
     .await?;
@@ -289,7 +293,7 @@ fn tolerance_curve(
 /// over the draws: class-A accuracy after the undefended service and the boundary check's
 /// flag rate.
 #[allow(clippy::too_many_arguments)]
-async fn adaptive_curve<F, Fut>(
+async fn adaptive_curve(
     config: &ExperimentConfig,
     settings: &DefendSettings,
     model: &Trained,
@@ -298,13 +302,9 @@ async fn adaptive_curve<F, Fut>(
     crossings: &Crossings,
     untargeted: &[Vec<usize>],
     class_b: u16,
-    accuracy_a: &F,
+    test_a: &Dataset,
     event: &mut impl FnMut(Event),
-) -> Result<Vec<FloorPoint>>
-where
-    F: Fn(Cnn) -> Fut,
-    Fut: std::future::Future<Output = Result<f64>>,
-{
+) -> Result<Vec<FloorPoint>> {
     let boundary = [Defence::Boundary {
         false_rejection: settings.floor_false_rejection,
     }];
@@ -339,7 +339,7 @@ where
             ssim.extend(request.stealth.iter().map(|s| s.ssim));
             let handled = guarded.handle(model, &request).await?;
             flagged += usize::from(!handled.verdict.applied());
-            after.push(accuracy_a(service.unlearn(model, &request).await?).await?);
+            after.push(accuracy_on(&service.unlearn(model, &request).await?, test_a).await?);
         }
         points.push(FloorPoint {
             floor,
