@@ -84,6 +84,16 @@ check "train --ship writes a model and its record that eval loads by name" bash 
 check "train --ship refuses a test subset before training" \
   fails_with "test_per_class: 5: a shipped model records its accuracy on the whole test split" \
   env OVERUNLEARN_MODELS="$WORK/models" "$BIN" train --test-per-class 5 --ship tiny2 --description x --epochs 1
+python3 "$HERE/cli_report.py" tiny-defend-config "$HERE/../experiments/defend-cifar10-lab.json" \
+  "$WORK/defend.json"
+check "defend measures each defence against seeded draws of each request kind" bash -c "
+  '$BIN' defend --config '$WORK/defend.json' --draws 2 --floors 0,0.2 --sisa-requests 1 \
+    --crossings '$WORK/crossings' --json >'$WORK/defended.json' 2>>'$WORK/train.log'
+  python3 '$HERE/cli_report.py' defend '$WORK/defended.json'"
+python3 "$HERE/cli_report.py" tiny-defend-config "$HERE/../experiments/defend-cifar10-lab.json" \
+  "$WORK/undefended.json" none
+check "defend refuses a config without defences before any work" \
+  fails_with "undefended.json: names no defences" "$BIN" defend --config "$WORK/undefended.json"
 # Each shipped model (models/NAME.bin beside NAME.json) loads by name, matches its SHA-256 and
 # evaluates to its recorded test accuracy within 0.1 points.
 for report in "$HERE"/../models/*.json; do

@@ -44,6 +44,52 @@ def shipped(record, evaluation):
     assert abs(e["accuracy"] - r["accuracy"]) <= 0.001, (e["accuracy"], r["accuracy"])
 
 
+def tiny_defend_config(base, out, defences="two"):
+    """The shipped defend experiment cut to a tutorial model trained in seconds (with two
+    defences, or `none`)."""
+    c = load(base)
+    c.pop("model", None)
+    c["run"].update(preset="tutorial", blocks=None, test_per_class=30)
+    c["run"]["train_subset"]["per_class"] = 100
+    c["run"]["train"].update(epochs=4, patience=None)
+    c.update(percentages=[20.0], attacks=[{"attack": "pushing_i", "targeted": False}])
+    c["defences"] = [
+        {"defence": "fingerprint"},
+        {"defence": "boundary", "false_rejection": 0.01},
+    ][: 0 if defences == "none" else 2]
+    with open(out, "w") as f:
+        json.dump(c, f)
+
+
+def defend(report):
+    """Every kind drawn twice and met by each defence: the fingerprints pass the plain normal
+    requests and refuse every re-encoded one and the pushed samples; the boundary check passes
+    the normal requests and flags the pushed ones; two floors and SISA measured."""
+    r = load(report)
+    kinds = {k["kind"]: k for k in r["kinds"]}
+    assert len(kinds) == 3 and all(k["requests"] == 2 for k in kinds.values()), kinds
+    assert len(r["defences"]) == 6, r["defences"]
+    for row in r["defences"]:
+        name, kind = row["defence"]["defence"], row["kind"]
+        if row["malicious"]:
+            assert row["flagged"] == 2, row
+            if name == "fingerprint":
+                assert row["samples_rejected"] > 0.5, row
+        elif name == "fingerprint" and "JPEG" in kind:
+            assert row["flagged"] == 2 and row["samples_rejected"] == 1.0, row
+        else:
+            assert row["flagged"] == 0, row
+    assert [p["floor"] for p in r["adaptive"]] == [0.0, 0.2], r["adaptive"]
+    assert r["sisa"]["requests"] == 1, r["sisa"]
+
+
 if __name__ == "__main__":
-    commands = {"check": check, "same": same, "eval": evaluation, "shipped": shipped}
+    commands = {
+        "check": check,
+        "same": same,
+        "eval": evaluation,
+        "shipped": shipped,
+        "tiny-defend-config": tiny_defend_config,
+        "defend": defend,
+    }
     commands[sys.argv[1]](*sys.argv[2:])

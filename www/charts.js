@@ -164,3 +164,53 @@ export function shiftChart(canvas, report) {
     },
   });
 }
+
+/**
+ * The adaptive attacker's trade-off from an `overunlearn defend` report: as the pushed samples'
+ * margin floor rises, the boundary check flags fewer requests and class A keeps more accuracy.
+ */
+export function tradeOffChart(canvas, report) {
+  const points = report.adaptive;
+  const percent = (v) => v * 100;
+  return new Chart(canvas, {
+    type: "line",
+    data: {
+      labels: points.map((p) => p.floor.toFixed(2)),
+      datasets: [
+        {
+          label: `${report.config.class_a} test accuracy after the request (%)`,
+          data: points.map((p) => percent(p.accuracy_a)),
+          borderColor: PALETTE[1],
+          backgroundColor: PALETTE[1],
+          yAxisID: "y",
+        },
+        {
+          label: "requests flagged by the boundary check (%)",
+          data: points.map((p) => percent(p.flagged)),
+          borderColor: PALETTE[0],
+          backgroundColor: PALETTE[0],
+          borderDash: [6, 3],
+          pointStyle: "rectRot",
+          yAxisID: "y",
+        },
+        {
+          label: `${report.config.class_a} before any request (%)`,
+          data: points.map(() => percent(report.accuracy_a_before)),
+          borderColor: "#999",
+          borderDash: [2, 2],
+          pointRadius: 0,
+          yAxisID: "y",
+        },
+      ],
+    },
+    options: {
+      plugins: {
+        title: { display: true, text: "the adaptive attacker: over-unlearning vs being caught" },
+      },
+      scales: {
+        x: { title: { display: true, text: "margin floor the pushed samples keep" } },
+        y: { min: 0, max: 100, title: { display: true, text: "%" } },
+      },
+    },
+  });
+}

@@ -72,6 +72,7 @@ export function fill(config) {
     box.checked = config.labels.includes(box.value);
   }
   document.getElementById("search").value = config.push.search.search;
+  fillDefences(config.defences ?? []);
   const method = config.method;
   document.getElementById("method").value = method.method;
   if (method.method === "first_order") {
@@ -92,6 +93,35 @@ export function fill(config) {
     document.getElementById("sgd-batch").value = method.batch_size;
   }
   showMethodParams();
+}
+
+/** Each defence's parameter: its control, and the config field (monitoring's in points). */
+const DEFENCE_PARAMS = {
+  near_duplicate: ["defence-tolerance", "tolerance", 1],
+  boundary: ["defence-boundary", "false_rejection", 1],
+  membership: ["defence-membership", "false_rejection", 1],
+  monitor: ["defence-margin", "margin", 100],
+};
+
+function fillDefences(defences) {
+  for (const box of checked(document.getElementById("defences"))) {
+    const match = defences.find((d) => d.defence === box.value);
+    box.checked = Boolean(match);
+    const param = DEFENCE_PARAMS[box.value];
+    if (match && param) document.getElementById(param[0]).value = match[param[1]] * param[2];
+  }
+}
+
+/** The defences the Unlearn step's switches describe, in the order the service runs them. */
+function collectDefences() {
+  return checked(document.getElementById("defences"))
+    .filter((box) => box.checked)
+    .map((box) => {
+      const param = DEFENCE_PARAMS[box.value];
+      if (!param) return { defence: box.value };
+      const value = read(document.getElementById(param[0])) / param[2];
+      return { defence: box.value, [param[1]]: value };
+    });
 }
 
 /** Shows the parameters of the chosen unlearning method only. */
@@ -120,6 +150,7 @@ export function collect(base) {
     .filter((box) => box.checked)
     .map((box) => box.value);
   if (config.labels.length === 0) config.labels = ["original"];
+  config.defences = collectDefences();
   const search = document.getElementById("search").value;
   config.push.search = search === config.push.search.search ? config.push.search : { search };
   const method = document.getElementById("method").value;

@@ -2,7 +2,7 @@
 // and what the core reports. What is kept or dropped when the config changes is the core's
 // decision; no experiment logic lives here.
 import { preferredBackend, probeWebGpu } from "./backend.js";
-import { TrainingChart } from "./charts.js";
+import { TrainingChart, tradeOffChart } from "./charts.js";
 import { ConfigStore } from "./config-store.js";
 import { collect, fill, setClasses, showMethodParams } from "./form.js";
 import { renderGallery } from "./gallery.js";
@@ -183,6 +183,20 @@ async function listExperiments() {
     option.textContent = `${name}: ${await state.client.call("summary", { config: JSON.stringify(config) })}`;
     select.append(option);
   }
+}
+
+/** Draws the adaptive attacker's trade-off measured by the first shipped `defend` report. */
+function showTradeOff() {
+  const [name, report] = Object.entries(shipped.defendReports)[0] ?? [];
+  if (!report?.adaptive?.length) return;
+  $("trade-off-caption").textContent =
+    `Measured by overunlearn defend --config experiments/${name}.json on the shipped model ` +
+    `${report.config.model} (${report.settings.draws} seeded Pushing-I requests of ` +
+    `${report.config.percentages[0]}% of ${report.config.class_a} at each floor): a pushed ` +
+    "sample that keeps a higher margin escapes the boundary check more often but removes less " +
+    "of the class.";
+  tradeOffChart($("trade-off-chart"), report);
+  $("trade-off").hidden = false;
 }
 
 // ---- steps ------------------------------------------------------------------------------
@@ -458,6 +472,7 @@ async function start() {
   }
   await startBackend();
   await listExperiments();
+  showTradeOff();
   if (messages.length) notify(messages.join(" "), linkProblem ? "error" : "info");
   const report = await storage.get("results");
   if (report && JSON.stringify(report.config) === JSON.stringify(current())) {

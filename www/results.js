@@ -28,6 +28,7 @@ export function renderResults(report) {
     "→ elsewhere",
     "mean SSIM",
     "queries/image",
+    "service",
   ];
   table.replaceChildren();
   const tr = table.createTHead().insertRow();
@@ -46,6 +47,7 @@ export function renderResults(report) {
     pct(report.before.per_class[a]),
     pct(report.before.per_class[b]),
     report.rows[0]?.shift.correct_before ?? "",
+    "",
     "",
     "",
     "",
@@ -71,6 +73,11 @@ export function renderResults(report) {
       row.crafted ? Math.round(row.mean_queries) : "",
     ])
       r.insertCell().textContent = v;
+    const verdict = r.insertCell();
+    verdict.dataset.testid = "verdict";
+    r.dataset.verdict = row.verdict?.verdict ?? "undefended";
+    verdict.textContent = verdictText(row);
+    verdict.title = (row.checks ?? []).map((c) => `${c.defence}: ${c.detail}`).join("\n");
   }
   for (const chart of charts) chart.destroy();
   charts = [
@@ -81,6 +88,19 @@ export function renderResults(report) {
   select.replaceChildren(...report.rows.map((row, k) => new Option(row.title, k)));
   select.onchange = () => renderConfusion(report, Number(select.value));
   renderConfusion(report, 0);
+}
+
+/** What the defended service did with a row's request, in words (its reason when it objected). */
+function verdictText(row) {
+  const v = row.verdict;
+  if (!v) return "no defence";
+  if (v.verdict === "rejected" || v.verdict === "rolled_back")
+    return `${v.verdict.replace("_", " ")}: ${v.reason}`;
+  if (v.verdict === "trimmed") {
+    const by = (row.checks ?? []).filter((c) => c.flagged).map((c) => c.defence);
+    return `trimmed: ${v.rejected} of ${row.size} samples rejected (${by.join(", ")})`;
+  }
+  return "accepted";
 }
 
 /** The confusion matrix of row `k` as a shaded table (rows: true class; columns: predicted). */

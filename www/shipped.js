@@ -36,3 +36,8 @@ export const crafted = byName(
     import: "default",
   }),
 );
+
+/** The shipped `overunlearn defend` reports by name (`experiments/reports/defend-*.json`). */
+export const defendReports = byName(
+  import.meta.glob("../experiments/reports/defend-*.json", { eager: true, import: "default" }),
+);

@@ -450,3 +450,14 @@ fn the_adaptive_attacker_stops_at_its_margin_floor_and_its_confidence() {
         "blended"
     );
 }
+
+#[test]
+fn jpeg_re_encoding_keeps_an_upload_close_to_its_image_but_not_equal() {
+    let train = common::synthetic(3, 2, 32, 5);
+    let image = train.image(0);
+    let upload = overunlearn::defend::reencode::jpeg(image, train.shape, 90).unwrap();
+    assert_eq!(upload.len(), image.len());
+    let distance = fingerprint::rms_distance(image, &upload);
+    assert!(distance > 0.0 && distance < 20.0, "{distance}");
+    assert!(!Fingerprints::of(&train).holds(&upload));
+}

@@ -12,6 +12,7 @@ use overunlearn::model::Preset;
 use overunlearn::pipeline::{Pipeline, Stage};
 use overunlearn::training_run::RunConfig;
 use overunlearn::unlearn::Method;
+use overunlearn::unlearn::defence::{Defence, Verdict};
 use overunlearn::unlearn::finetune::SgdSettings;
 use overunlearn::unlearn::first_order::{FirstOrderConfig, Tau};
 
@@ -94,6 +95,26 @@ fn the_pipeline_keeps_what_a_new_config_leaves_valid() {
     assert_eq!(p.crafted().unwrap().requests[1].request.submitted, crafted);
     block(p.unlearn(&mut |_| {})).unwrap();
     assert!(p.report().unwrap().config.method == Method::FineTune(SgdSettings::default()));
+
+    // The service's defences switched on: the same requests meet the defended service.
+    let defended = ExperimentConfig {
+        defences: vec![Defence::Fingerprint],
+        ..config.clone()
+    };
+    assert_eq!(p.configure(defended).unwrap(), Stage::Crafted);
+    assert_eq!(p.crafted().unwrap().requests[1].request.submitted, crafted);
+    block(p.unlearn(&mut |_| {})).unwrap();
+    // (This tiny model's pushes all fail, so both requests hold training images and pass;
+    // the fingerprints' decisions are tested in tests/defences.rs.)
+    for row in &p.report().unwrap().rows {
+        assert_eq!(row.verdict, Some(Verdict::Accepted), "{}", row.title);
+        assert_eq!(row.checks[0].defence, "fingerprint");
+        assert_eq!(
+            row.checks[0].rejected, row.stats.crafted,
+            "{:?}",
+            row.checks
+        );
+    }
 
     // Another class A: the requests are dropped, the model kept.
     let class_a = ExperimentConfig {

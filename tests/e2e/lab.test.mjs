@@ -1,11 +1,16 @@
 // The lab end to end in headless Chromium, through the page's own controls: the tutorial
 // flow on flex (train, craft normal and Pushing-I requests, unlearn, results), main-thread
-// responsiveness during training, a reload, and a copied link in a fresh browser.
+// responsiveness during training, the service's defences switched on, a reload, and a copied
+// link in a fresh browser.
 import assert from "node:assert/strict";
+import { readdirSync } from "node:fs";
 import { test } from "node:test";
 import { ARTIFACTS, openLab, results, settle, useLab } from "./harness.mjs";
 
 const lab = useLab();
+const shipsDefendReport = readdirSync(new URL("../../experiments/reports/", import.meta.url)).some(
+  (file) => /^defend-.*\.json$/.test(file),
+);
 
 /** Collects the durations of main-thread long tasks into `window.longTasks`. */
 const observeLongTasks = () => {
@@ -16,7 +21,7 @@ const observeLongTasks = () => {
 };
 
 test(
-  "the tutorial flow shows over-unlearning; reloads and links keep and reproduce it",
+  "the tutorial flow shows over-unlearning, a defence flags it, reloads and links keep it all",
   { timeout: 1_800_000 },
   async () => {
     const context = await lab.browser.newContext();
@@ -85,6 +90,36 @@ test(
     );
     await page.screenshot({ path: `${ARTIFACTS}results.png`, fullPage: true });
 
+    // 6. the service's defences: fingerprints switched on in the Unlearn step; the same
+    // requests (not crafted again) meet the defended service, which names what it refused and
+    // passes the normal request.
+    await page.click("nav [data-step=unlearn]");
+    await page.check("#defences input[value=fingerprint]");
+    // The adaptive attacker's trade-off, drawn from the shipped `defend` report if there is one.
+    assert.equal(await page.isVisible("[data-testid=trade-off] canvas"), shipsDefendReport);
+    const crafting = await page.textContent("[data-testid=craft-status]");
+    await page.click("[data-testid=unlearn]");
+    await settle(page);
+    assert.equal(await page.textContent("[data-testid=craft-status]"), crafting);
+    const verdicts = await page.$$eval("[data-testid=results-table] tbody tr[data-verdict]", (rs) =>
+      rs.map((r) => ({
+        attack: r.dataset.attack,
+        verdict: r.dataset.verdict,
+        text: r.querySelector("[data-testid=verdict]").textContent,
+      })),
+    );
+    console.log(`with fingerprints: ${JSON.stringify(verdicts)}`);
+    const screened = Object.fromEntries(verdicts.map((v) => [v.attack, v]));
+    assert.equal(screened.normal?.verdict, "accepted", JSON.stringify(verdicts));
+    assert.match(screened.pushing_i?.verdict ?? "", /^(rejected|trimmed)$/);
+    assert.match(screened.pushing_i.text, /fingerprint/);
+    const defended = await results(page);
+    assert.equal(
+      defended.find((r) => r.attack === "normal").accuracyA,
+      normal.accuracyA,
+      "the accepted normal request is unlearned as before",
+    );
+
     // A reload keeps the trained model and the finished results.
     await page.reload();
     await page.waitForSelector("body[data-ready=true]");
@@ -93,9 +128,10 @@ test(
       await page.textContent("[data-testid=train-status]"),
       /restored from this browser/,
     );
-    assert.deepEqual(await results(page), rows);
+    assert.deepEqual(await results(page), defended);
 
-    // The copied link, opened in a fresh browser context, reproduces the same numbers.
+    // The copied link, opened in a fresh browser context, reproduces the same numbers and the
+    // same verdicts (the link carries the defences).
     await page.click("[data-testid=copy-link]");
     const link = page.url();
     assert.match(link, /#config=/);
@@ -103,7 +139,7 @@ test(
     const other = await openLab(fresh, link);
     await other.click("[data-testid=run-all]");
     await settle(other);
-    assert.deepEqual(await results(other), rows);
+    assert.deepEqual(await results(other), defended);
     await fresh.close();
     await context.close();
   },

@@ -113,22 +113,28 @@ pub async fn defend(
         )
         .await?;
         for prepared in crafted.requests {
-            if prepared.attack == Attack::Normal {
-                let sources = &prepared.request.sources;
-                let images = sources
-                    .iter()
-                    .map(|&s| reencode::jpeg(train.image(s), train.shape, settings.jpeg_quality))
-                    .collect::<Result<Vec<_>>>()?;
-                let labels = prepared.request.submitted.labels.clone();
-                let reencoded = Request::new(train, sources, images, labels);
-                let name = format!("{} (JPEG {})", prepared.title(), settings.jpeg_quality);
-                if prepared.percent == config.percentages[0] {
-                    untargeted.push(sources.clone());
-                }
-                add(name, false, reencoded);
+            let reencoded = match prepared.attack {
+                Attack::Normal => Some(reencoded(&prepared.request, train, settings)?),
+                _ => None,
+            };
+            if prepared.attack == Attack::Normal && prepared.percent == config.percentages[0] {
+                untargeted.push(prepared.request.sources.clone());
             }
-            let malicious = prepared.attack != Attack::Normal;
-            add(prepared.title(), malicious, prepared.request);
+            let title = prepared.title();
+            add(
+                title.clone(),
+                prepared.attack != Attack::Normal,
+                prepared.request,
+            );
+            // Honest users' uploads right after the plain ones (kinds[0] stays the normal
+            // request of the first size).
+            if let Some(request) = reencoded {
+                add(
+                    format!("{title} (JPEG {})", settings.jpeg_quality),
+                    false,
+                    request,
+                );
+            }
         }
     }
     stage(event, "drawing requests", settings.draws, settings.draws);
@@ -253,6 +259,18 @@ pub async fn defend(
         sisa,
         seconds: start.elapsed().as_secs_f64(),
     })
+}
+
+/// The normal `request` as honest users upload it: each image re-encoded as JPEG.
+fn reencoded(request: &Request, train: &Dataset, settings: &DefendSettings) -> Result<Request> {
+    let images = request
+        .submitted
+        .images
+        .chunks(train.shape.len())
+        .map(|image| reencode::jpeg(image, train.shape, settings.jpeg_quality))
+        .collect::<Result<Vec<_>>>()?;
+    let labels = request.submitted.labels.clone();
+    Ok(Request::new(train, &request.sources, images, labels))
 }
 
 /// The near-duplicate check's trade-off over `settings.tolerances`: honest re-encoded samples

@@ -310,10 +310,12 @@ impl ExperimentConfig {
         crate::pretrained::sha256_hex(&settings)
     }
 
-    /// Whether `other` builds the same requests (everything but the unlearning method agrees).
+    /// Whether `other` builds the same requests (everything but the service, its unlearning
+    /// method and its defences, agrees).
     pub fn same_requests(&self, other: &Self) -> bool {
         Self {
             method: other.method.clone(),
+            defences: other.defences.clone(),
             ..self.clone()
         } == *other
     }
