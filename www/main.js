@@ -6,6 +6,7 @@ import { TrainingChart, tradeOffChart } from "./charts.js";
 import { ConfigStore } from "./config-store.js";
 import { collect, fill, setClasses, showMethodParams } from "./form.js";
 import { renderGallery } from "./gallery.js";
+import { IntuitionView } from "./intuition.js";
 import * as shipped from "./shipped.js";
 import { LabClient } from "./lab-client.js";
 import { download, renderResults, toCsv } from "./results.js";
@@ -101,6 +102,14 @@ function describeBackend(backend) {
   return "flex (CPU, WebAssembly)";
 }
 
+/** Trains the Intuition step's network in the (new) worker, in the background. */
+function startIntuition() {
+  state.intuition ??= new IntuitionView($("step-intuition"));
+  state.intuition.start(state.client).catch((error) => {
+    $("toy-status").textContent = `The Intuition step could not start: ${error.message ?? error}`;
+  });
+}
+
 /** (Re)starts the worker on the config's backend. */
 async function startBackend() {
   state.client?.worker.terminate();
@@ -116,6 +125,7 @@ async function startBackend() {
     backend = current().run.backend = "flex";
   }
   const { version } = await state.client.call("create", { backend });
+  startIntuition();
   $("backend-select").value = backend;
   $("backend-status").textContent = describeBackend(backend);
   $("backend-status").dataset.backend = backend;
@@ -132,7 +142,8 @@ function showStage(stage) {
   state.stage = stage;
   const done = { data: "loaded", train: "trained", request: "crafted", unlearn: "unlearned" };
   for (const button of document.querySelectorAll("#steps [data-step]")) {
-    button.classList.toggle("done", reached(done[button.dataset.step] ?? "unlearned"));
+    const step = button.dataset.step;
+    button.classList.toggle("done", step !== "intuition" && reached(done[step] ?? "unlearned"));
   }
 }
 

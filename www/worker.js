@@ -2,6 +2,7 @@
 // translates messages to core calls and back. Every request is `{ id, op, ...args }`; the answer is `{ id, ok, value }` or
 // `{ id, ok: false, error }`; progress is `{ id, progress }`. `cancel` stops a training run.
 import init, {
+  Intuition,
   Lab,
   checkConfig,
   dataFiles,
@@ -11,6 +12,8 @@ import init, {
 } from "../pkg/overunlearn.js";
 
 let lab = null;
+/** The Intuition step's 2-D lab (independent of `lab`). */
+let toy = null;
 let cancelRequested = false;
 // Files the user handed over are authoritative: no server fallback once there are any.
 let dropped = false;
@@ -67,6 +70,19 @@ async function fetchData(configJson, base) {
 }
 
 const ops = {
+  /** Draws the 2-D points with `seed`, trains their network, pushes class A; returns what that
+   * took (`Ready`). */
+  async intuition({ seed }) {
+    await ready;
+    toy?.free();
+    toy = null;
+    toy = await Intuition.create(seed);
+    return JSON.parse(toy.ready());
+  },
+  async scene({ percent, tau }) {
+    if (!toy) throw new Error("the Intuition step's network is not trained yet");
+    return JSON.parse(await toy.scene(percent, tau));
+  },
   async create({ backend }) {
     await ready;
     lab?.free();
@@ -139,7 +155,8 @@ self.onmessage = async ({ data }) => {
   const { id, op, ...args } = data;
   const progress = (value) => self.postMessage({ id, progress: value });
   try {
-    if (!["create", "scenario", "checkConfig", "summary", "memory", "fault"].includes(op) && !lab) {
+    const standalone = ["create", "scenario", "checkConfig", "summary", "intuition", "scene"];
+    if (![...standalone, "memory", "fault"].includes(op) && !lab) {
       throw new Error("the lab's backend is not started");
     }
     const value = await (ops[op] ?? testOps[op])(args, progress);

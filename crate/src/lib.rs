@@ -13,6 +13,7 @@
 //!   SISA) and its defences against malicious requests;
 //! - [`attack`]: black-box oracle and pushing samples to the decision boundary;
 //! - [`experiment`]: normal vs malicious requests through the service, Tables IV and V;
+//! - [`intuition`]: the same model, pushing and service on 2-D points, pictured;
 //! - `defend` (native only for now): the defences measured over many seeded requests;
 //! - [`training_run`]: a whole training run from a serialisable config to a report;
 //! - [`backend`]: picking flex or wgpu at run time;
@@ -30,6 +31,7 @@ pub mod defend;
 pub mod error;
 pub mod experiment;
 pub mod host;
+pub mod intuition;
 pub mod metrics;
 pub mod model;
 pub mod names;

@@ -23,6 +23,7 @@ const LAYERS: &[&str] = &[
     "attack",
     "experiment",
     "defend",
+    "intuition",
     "bench",
     "pipeline",
     "wasm",

@@ -32,6 +32,7 @@ test("a truncated dataset file dropped on the page is named with the problem", a
   ]);
   await settle(page);
   assert.match(await page.textContent("[data-testid=data-status]"), /2 dataset files added/);
+  await page.click("nav [data-step=data]");
   const notice = await failure(page, () => page.click("[data-testid=load]"));
   assert.match(notice, /data_batch_1\.bin/);
   assert.match(notice, /truncated/);

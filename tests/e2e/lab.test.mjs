@@ -32,7 +32,8 @@ test(
     assert.match(await page.textContent("[data-testid=backend]"), /flex/);
     assert.match(await page.textContent("[data-testid=notice]"), /WebGPU is not available/);
 
-    // 1. data
+    // 1. data (the page opens on the Intuition step)
+    await page.click("nav [data-step=data]");
     await page.click("[data-testid=load]");
     await settle(page);
     assert.match(await page.textContent("[data-testid=data-status]"), /Loaded 2250 training/);

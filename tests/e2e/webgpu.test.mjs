@@ -18,6 +18,7 @@ test("the flow runs on WebGPU when the browser offers it", { timeout: 900_000 },
   assert.match(await page.textContent("[data-testid=backend]"), /WebGPU/);
   console.log(`backend: ${await page.textContent("[data-testid=backend]")}`);
 
+  await page.click("nav [data-step=data]");
   await page.fill("[data-path='run.train_subset.per_class']", "20");
   await page.fill("[data-path='run.test_per_class']", "10");
   await page.click("nav [data-step=train]");

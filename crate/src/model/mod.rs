@@ -247,16 +247,17 @@ impl ModelConfig {
                 "at least 2 classes are needed",
             ));
         }
-        if self.blocks.is_empty() || self.blocks.iter().any(|b| b.filters == 0 || b.convs == 0) {
+        // No block at all is a dense network on the inputs (the Intuition step's 2-D points).
+        if self.blocks.iter().any(|b| b.filters == 0 || b.convs == 0) {
             return Err(Error::config(
                 "blocks",
-                "at least one block, each with filters and convs >= 1",
+                "each block needs filters and convs >= 1",
             ));
         }
         if self.blocks.len() > 8 {
             return Err(Error::config(
                 "blocks",
-                format!("{} blocks: give from 1 to 8", self.blocks.len()),
+                format!("{} blocks: give from 0 to 8", self.blocks.len()),
             ));
         }
         let side = 1 << self.blocks.len();

@@ -3,6 +3,7 @@
 //! kept, dropped or refused is decided by the pipeline, not here.
 
 mod bench;
+mod intuition;
 
 use std::cell::RefCell;
 use std::ops::ControlFlow;
