@@ -10,6 +10,7 @@ import {
   LineController,
   LineElement,
   PointElement,
+  ScatterController,
   Tooltip,
 } from "chart.js";
 
@@ -22,12 +23,15 @@ Chart.register(
   LineController,
   LineElement,
   PointElement,
+  ScatterController,
   Tooltip,
 );
 Chart.defaults.animation = false;
 Chart.defaults.maintainAspectRatio = false;
 
-const PALETTE = ["#4e79a7", "#e15759", "#f28e2b", "#76b7b2", "#59a14f", "#edc948", "#b07aa1"];
+// Okabe and Ito's colour-blind-safe palette: blue, vermillion, orange, sky blue, bluish green,
+// reddish purple, yellow (no pair of them is confused under the common colour-vision deficiencies).
+const PALETTE = ["#0072b2", "#d55e00", "#e69f00", "#56b4e9", "#009e73", "#cc79a7", "#f0e442"];
 
 /** The live training chart: loss and accuracy per step, validation per epoch. */
 export class TrainingChart {
@@ -38,14 +42,14 @@ export class TrainingChart {
         labels: [],
         datasets: [
           {
-            label: "train loss",
+            label: "train loss (moving average)",
             data: [],
             borderColor: PALETTE[0],
             yAxisID: "loss",
             pointRadius: 0,
           },
           {
-            label: "train accuracy",
+            label: "train accuracy (moving average)",
             data: [],
             borderColor: PALETTE[2],
             yAxisID: "acc",
@@ -80,19 +84,30 @@ export class TrainingChart {
   }
 
   clear() {
+    this.fullBatch = 0;
     this.chart.data.labels = [];
     for (const d of this.chart.data.datasets) d.data = [];
     this.chart.update();
   }
 
-  /** Adds a progress report from the core (`kind` "step" or "epoch"). */
+  /**
+   * Adds a progress report from the core (`kind` "step" or "epoch"). The training curves are
+   * moving averages weighted by each batch's images, so an epoch's small last batch (a few
+   * images, a noisy accuracy) does not draw a spike.
+   */
   add(progress) {
     const [loss, acc, val] = this.chart.data.datasets;
     if (progress.kind === "step") {
       const s = progress;
+      this.fullBatch = Math.max(this.fullBatch ?? 0, s.images);
+      const w = (0.2 * s.images) / this.fullBatch;
+      const smooth = (data, v) => {
+        const last = data.length ? data[data.length - 1] : v;
+        data.push(last + w * (v - last));
+      };
       this.chart.data.labels.push((s.epoch - 1 + s.step / s.steps).toFixed(2));
-      loss.data.push(s.loss);
-      acc.data.push(s.accuracy);
+      smooth(loss.data, s.loss);
+      smooth(acc.data, s.accuracy);
       val.data.push(null);
     } else if (progress.kind === "epoch" && progress.val_accuracy != null) {
       const last = val.data.length - 1;
@@ -147,9 +162,9 @@ export function shiftChart(canvas, report) {
     data: {
       labels: rows.map((r) => r.title),
       datasets: [
-        part("kept", `kept as ${report.config.class_a}`, PALETTE[4]),
+        part("kept", `kept as ${report.config.class_a}`, PALETTE[0]),
         part("to_b", `moved to ${report.config.class_b}`, PALETTE[1]),
-        part("elsewhere", "moved elsewhere", PALETTE[2]),
+        part("elsewhere", "moved elsewhere", PALETTE[5]),
       ],
     },
     options: {
@@ -210,6 +225,85 @@ export function tradeOffChart(canvas, report) {
       scales: {
         x: { title: { display: true, text: "margin floor the pushed samples keep" } },
         y: { min: 0, max: 100, title: { display: true, text: "%" } },
+      },
+    },
+  });
+}
+
+// Paul Tol's "muted" scheme (colour-blind-safe), one colour per predicted class (cycling past
+// ten classes: the hover names the class).
+const CLASS_COLOURS = [
+  "#332288",
+  "#88ccee",
+  "#44aa99",
+  "#117733",
+  "#999933",
+  "#ddcc77",
+  "#cc6677",
+  "#882255",
+  "#aa4499",
+  "#555555",
+];
+
+/**
+ * Class A's test images in the model's feature plane after request `k` of `report`, coloured
+ * by the class the model predicts for each (as its confusion matrix counts), over their places
+ * before the request (pale), with the request's submitted samples as black crosses.
+ * `onHover(testIndex)` hears the test image under the pointer.
+ */
+export function featureChart(canvas, report, k, onHover) {
+  const view = report.features;
+  const row = report.rows[k].features;
+  const names = report.class_names;
+  const classes = [...new Set(row.predicted)].sort((x, y) => x - y);
+  const xy = ([x, y]) => ({ x, y });
+  const datasets = classes.map((c) => {
+    const members = row.predicted.flatMap((p, i) => (p === c ? [i] : []));
+    return {
+      label: `predicted ${names[c]}`,
+      data: members.map((i) => ({ ...xy(row.points[i]), i })),
+      backgroundColor: CLASS_COLOURS[c % CLASS_COLOURS.length],
+      pointRadius: 3,
+    };
+  });
+  datasets.push({
+    label: "before the request",
+    data: view.before.map((p, i) => ({ ...xy(p), i })),
+    backgroundColor: "#dddddd",
+    pointRadius: 2,
+  });
+  datasets.push({
+    label: "submitted samples",
+    data: row.submitted.map(xy),
+    borderColor: "#000000",
+    pointStyle: "crossRot",
+    pointRadius: 5,
+  });
+  return new Chart(canvas, {
+    type: "scatter",
+    data: { datasets },
+    options: {
+      plugins: {
+        title: {
+          display: true,
+          text: `${report.config.class_a}'s test images in the feature space: ${report.rows[k].title}`,
+        },
+        tooltip: {
+          callbacks: {
+            label: (item) =>
+              item.raw.i === undefined
+                ? "a submitted sample"
+                : `test image ${view.test_indices[item.raw.i]}: ${item.dataset.label}`,
+          },
+        },
+      },
+      onHover: (_event, elements) => {
+        const hit = elements.find((e) => datasets[e.datasetIndex].data[e.index].i !== undefined);
+        if (hit) onHover(view.test_indices[datasets[hit.datasetIndex].data[hit.index].i]);
+      },
+      scales: {
+        x: { title: { display: true, text: "first principal component" } },
+        y: { title: { display: true, text: "second principal component" } },
       },
     },
   });

@@ -5,7 +5,7 @@ import { preferredBackend, probeWebGpu } from "./backend.js";
 import { TrainingChart, tradeOffChart } from "./charts.js";
 import { ConfigStore } from "./config-store.js";
 import { collect, fill, setClasses, showMethodParams } from "./form.js";
-import { renderGallery } from "./gallery.js";
+import { imageCanvas, renderGallery } from "./gallery.js";
 import { IntuitionView } from "./intuition.js";
 import * as shipped from "./shipped.js";
 import { LabClient } from "./lab-client.js";
@@ -356,7 +356,7 @@ async function unlearn() {
   mark("results");
   state.report = report;
   await storage.put("results", report);
-  renderResults(report);
+  renderResults(report, showTestImage);
   showStep("results");
 }
 
@@ -406,8 +406,21 @@ async function exportModel() {
   download(`overunlearn-${current().run.preset}-seed${current().run.seed}.bin`, new Blob([bytes]));
 }
 
+/** Shows test image `index` beside the feature view (from the worker's loaded data). */
+async function showTestImage(index) {
+  const figure = $("feature-image");
+  try {
+    const { shape, pixels } = await state.client.call("testImage", { index });
+    figure.querySelector("div").replaceChildren(imageCanvas(pixels, shape, 3));
+    figure.querySelector("figcaption").textContent = `test image ${index}`;
+  } catch (error) {
+    figure.querySelector("figcaption").textContent = `test image ${index} (${error.message})`;
+  }
+}
+
 function exportCharts() {
-  for (const id of ["class-chart", "shift-chart"]) {
+  for (const id of ["class-chart", "shift-chart", "feature-chart"]) {
+    if ($(id).closest("[hidden]")) continue;
     $(id).toBlob((blob) => download(`${id}.png`, blob));
   }
 }
@@ -488,7 +501,7 @@ async function start() {
   const report = await storage.get("results");
   if (report && JSON.stringify(report.config) === JSON.stringify(current())) {
     state.report = report;
-    renderResults(report);
+    renderResults(report, showTestImage);
   }
   document.body.dataset.ready = "true";
   mark("ready");

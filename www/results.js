@@ -1,13 +1,14 @@
 // The results view: the table of every request side by side, the per-class and Table V charts
 // and the confusion matrices, from the core's experiment report.
-import { classChart, shiftChart } from "./charts.js";
+import { classChart, featureChart, shiftChart } from "./charts.js";
 
 const pct = (v) => (v * 100).toFixed(1);
 
 let charts = [];
+let features = null;
 
-/** Shows `report` in the results step. */
-export function renderResults(report) {
+/** Shows `report` in the results step; `showImage(testIndex)` shows a hovered test image. */
+export function renderResults(report, showImage) {
   const c = report.config;
   const a = report.class_names.indexOf(c.class_a);
   document.getElementById("results-summary").textContent =
@@ -86,8 +87,31 @@ export function renderResults(report) {
   ];
   const select = document.getElementById("confusion-select");
   select.replaceChildren(...report.rows.map((row, k) => new Option(row.title, k)));
-  select.onchange = () => renderConfusion(report, Number(select.value));
-  renderConfusion(report, 0);
+  const show = (k) => {
+    renderConfusion(report, k);
+    renderFeatures(report, k, showImage);
+  };
+  select.onchange = () => show(Number(select.value));
+  show(0);
+}
+
+/** The feature view of row `k` (hidden for reports recorded before it existed). */
+function renderFeatures(report, k, showImage) {
+  features?.destroy();
+  features = null;
+  const row = report.rows[k].features;
+  const root = document.getElementById("features");
+  root.hidden = !(report.features && row);
+  if (root.hidden) return;
+  features = featureChart(document.getElementById("feature-chart"), report, k, showImage);
+  // What the chart draws, for tests: its points and how many of them each class was given.
+  const counts = {};
+  for (const p of row.predicted) {
+    const name = report.class_names[p];
+    counts[name] = (counts[name] ?? 0) + 1;
+  }
+  root.dataset.points = row.points.length;
+  root.dataset.predicted = JSON.stringify(counts);
 }
 
 /** What the defended service did with a row's request, in words (its reason when it objected). */

@@ -14,6 +14,12 @@ import init, {
 let lab = null;
 /** The Intuition step's 2-D lab (independent of `lab`). */
 let toy = null;
+/** Settles when the toy's training is over. The backend's random generator is process-wide
+ * (weights, dropout), so the lab's own steps wait for it: a run's numbers never depend on
+ * whether the Intuition step was training beside it. */
+let toyTrained = Promise.resolve();
+/** The lab's steps that may draw from the backend's random generator. */
+const RANDOM_STEPS = new Set(["train", "craft", "unlearn", "importModel", "importShipped"]);
 let cancelRequested = false;
 // Files the user handed over are authoritative: no server fallback once there are any.
 let dropped = false;
@@ -73,11 +79,20 @@ const ops = {
   /** Draws the 2-D points with `seed`, trains their network, pushes class A; returns what that
    * took (`Ready`). */
   async intuition({ seed }) {
-    await ready;
-    toy?.free();
-    toy = null;
-    toy = await Intuition.create(seed);
-    return JSON.parse(toy.ready());
+    // Taken before the first await, so a step posted right after this waits for it.
+    const previous = toyTrained;
+    let trained;
+    toyTrained = new Promise((resolve) => (trained = resolve));
+    try {
+      await ready;
+      await previous;
+      toy?.free();
+      toy = null;
+      toy = await Intuition.create(seed);
+      return JSON.parse(toy.ready());
+    } finally {
+      trained();
+    }
   },
   async scene({ percent, tau }) {
     if (!toy) throw new Error("the Intuition step's network is not trained yet");
@@ -142,6 +157,7 @@ const ops = {
     const bytes = url ? await fetchBytes(url) : undefined;
     return JSON.parse(await lab.craft(gallery, bytes, (json) => progress(JSON.parse(json))));
   },
+  testImage: async ({ index }) => JSON.parse(lab.testImage(index)),
   async unlearn(_args, progress) {
     return JSON.parse(await lab.unlearn((json) => progress(JSON.parse(json))));
   },
@@ -159,6 +175,7 @@ self.onmessage = async ({ data }) => {
     if (![...standalone, "memory", "fault"].includes(op) && !lab) {
       throw new Error("the lab's backend is not started");
     }
+    if (RANDOM_STEPS.has(op)) await toyTrained;
     const value = await (ops[op] ?? testOps[op])(args, progress);
     const transfer = value instanceof Uint8Array ? [value.buffer] : [];
     self.postMessage({ id, ok: true, value }, transfer);

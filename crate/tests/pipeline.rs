@@ -7,7 +7,7 @@ use burn::prelude::Device;
 use overunlearn::attack::crossings::Crossings;
 use overunlearn::backend::BackendKind;
 use overunlearn::data::{DataSource, Files};
-use overunlearn::experiment::{Attack, ExperimentConfig};
+use overunlearn::experiment::{Attack, ExperimentConfig, ExperimentReport};
 use overunlearn::model::Preset;
 use overunlearn::pipeline::{Pipeline, Stage};
 use overunlearn::training_run::RunConfig;
@@ -48,11 +48,41 @@ fn craft_and_unlearn(p: &mut Pipeline) -> Vec<(Attack, f64)> {
     });
     assert_eq!(p.stage(), Stage::Crafted);
     let report = block(p.unlearn(&mut |_| {})).unwrap();
+    feature_view_matches_the_confusion_matrices(report);
     report
         .rows
         .iter()
         .map(|r| (r.attack.clone(), r.accuracy))
         .collect()
+}
+
+/// The feature view shows class A's test images, each coloured by the prediction the row's
+/// confusion matrix counts, and every submitted sample.
+fn feature_view_matches_the_confusion_matrices(report: &ExperimentReport) {
+    let view = report.features.as_ref().expect("a feature view");
+    let a = report
+        .class_names
+        .iter()
+        .position(|c| *c == report.config.class_a)
+        .unwrap();
+    assert_eq!(
+        view.test_indices.len(),
+        report.before.confusion[a].iter().sum::<u32>() as usize
+    );
+    assert_eq!(view.before.len(), view.test_indices.len());
+    let counts = |predicted: &[u16]| {
+        let mut c = vec![0u32; report.class_names.len()];
+        predicted.iter().for_each(|&p| c[p as usize] += 1);
+        c
+    };
+    assert_eq!(counts(&view.predicted), report.before.confusion[a]);
+    for row in &report.rows {
+        let f = row.features.as_ref().expect("row features");
+        assert_eq!(counts(&f.predicted), row.confusion[a], "{}", row.title);
+        assert_eq!(f.points.len(), view.test_indices.len());
+        assert_eq!(f.submitted.len(), row.stats.size);
+        assert!(f.points.iter().flatten().all(|v| v.is_finite()));
+    }
 }
 
 #[test]

@@ -91,6 +91,32 @@ test(
     );
     await page.screenshot({ path: `${ARTIFACTS}results.png`, fullPage: true });
 
+    // The feature view of the first request: its points are airplane's test images, each
+    // coloured as the confusion matrix beside it counts them; the PNG export holds it.
+    const view = await page.$eval("[data-testid=features]", (f) => ({
+      hidden: f.hidden,
+      points: Number(f.dataset.points),
+      predicted: JSON.parse(f.dataset.predicted),
+    }));
+    const confusion = await page.$eval("[data-testid=confusion] table", (t) => {
+      const names = [...t.tHead.rows[0].cells].slice(1).map((c) => c.textContent);
+      const row = [...t.tBodies[0].rows].find((r) => r.cells[0].textContent === "airplane");
+      return Object.fromEntries(
+        names.map((n, j) => [n, Number(row.cells[j + 1].textContent)]).filter(([, v]) => v > 0),
+      );
+    });
+    assert.equal(view.hidden, false);
+    assert.deepEqual(view.predicted, confusion);
+    assert.equal(
+      view.points,
+      Object.values(confusion).reduce((s, v) => s + v, 0),
+    );
+    const downloads = [];
+    page.on("download", (d) => downloads.push(d.suggestedFilename()));
+    await page.click("#export-png");
+    await page.waitForTimeout(1000);
+    assert.ok(downloads.includes("feature-chart.png"), `downloads: ${downloads}`);
+
     // 6. the service's defences: fingerprints switched on in the Unlearn step; the same
     // requests (not crafted again) meet the defended service, which names what it refused and
     // passes the normal request.

@@ -10,11 +10,12 @@
 pub mod config;
 pub mod craft;
 pub mod report;
+mod scatter;
 pub mod service;
 
 pub use config::{Attack, ExperimentConfig};
 pub use craft::{Crafted, CraftedView, Prepared, RequestStats, RequestView, craft, craft_with};
-pub use report::{ExperimentReport, Row};
+pub use report::{ExperimentReport, FeatureView, Row, RowFeatures};
 pub use service::unlearn;
 
 use crate::data::Dataset;

@@ -45,6 +45,40 @@ pub struct Row {
     /// Each defence's finding.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub checks: Vec<Check>,
+    /// Class A's test images in the feature plane after the request (absent in reports from
+    /// before it was recorded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub features: Option<RowFeatures>,
+}
+
+/// Class A's test images in the model's feature space: the penultimate layer's activations
+/// projected on their first two principal components before any request (one plane for every
+/// row, so the points' moves show).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FeatureView {
+    /// The images shown: class A's test images (at most [`FeatureView::MAX`], evenly spread),
+    /// by index in the test split.
+    pub test_indices: Vec<usize>,
+    /// Their points before any request.
+    pub before: Vec<[f32; 2]>,
+    /// The model's prediction for each before any request.
+    pub predicted: Vec<u16>,
+}
+
+impl FeatureView {
+    /// At most this many images are shown.
+    pub const MAX: usize = 500;
+}
+
+/// One request's effect in the feature plane.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RowFeatures {
+    /// The shown test images' points after the request.
+    pub points: Vec<[f32; 2]>,
+    /// Their predictions after it (the row's confusion matrix counts the same).
+    pub predicted: Vec<u16>,
+    /// The submitted samples' points, through the model before the request.
+    pub submitted: Vec<[f32; 2]>,
 }
 
 /// The experiment's report.
@@ -74,6 +108,9 @@ pub struct ExperimentReport {
     pub calibration: Option<first_order::Calibration>,
     /// One row per request.
     pub rows: Vec<Row>,
+    /// Class A's test images in the feature plane before any request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub features: Option<FeatureView>,
     /// Wall time in seconds.
     pub seconds: f64,
 }

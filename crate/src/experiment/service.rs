@@ -2,7 +2,8 @@
 //! unlearns every crafted request from a copy of the same model; each outcome is evaluated on
 //! the test split.
 
-use super::report::{ExperimentReport, Row};
+use super::report::{ExperimentReport, Row, RowFeatures};
+use super::scatter::Scatter;
 use super::{Crafted, Event, ExperimentConfig, classes, stage};
 use crate::data::Dataset;
 use crate::error::Result;
@@ -14,6 +15,15 @@ use crate::unlearn::{Holdings, Service};
 
 /// What the defended service did with a request, and each defence's finding.
 type Handling = (Option<Verdict>, Vec<Check>);
+
+/// A request unlearned once: its step size and submitted samples, and what came of it.
+struct Outcome<'a> {
+    tau: Option<f64>,
+    submitted: &'a Dataset,
+    after: Evaluation,
+    handling: Handling,
+    features: RowFeatures,
+}
 
 /// The training images the train accuracy is measured on: at most `count` (the test split's
 /// size, so that this check costs no more than the test evaluation), evenly spread.
@@ -37,6 +47,7 @@ pub async fn unlearn(
     let (class_a, class_b) = classes(config, train)?;
     let device = model.model.device();
     let before = metrics::evaluate(&model.model, &data.test, &device).await?;
+    let scatter = Scatter::new(model, &data.test, class_a, &before).await?;
     let sample = train_sample(train, data.test.len());
     let train_accuracy = metrics::evaluate(&model.model, &sample, &device)
         .await?
@@ -70,7 +81,7 @@ pub async fn unlearn(
     let total = crafted.requests.len() * services.len();
     // Identical requests (Pushing-I submitted with its prediction is its original label) are
     // unlearned once per tau.
-    let mut done: Vec<(Option<f64>, &Dataset, Evaluation, Handling)> = Vec::new();
+    let mut done: Vec<Outcome> = Vec::new();
     for (k, (service, prepared)) in services
         .iter()
         .flat_map(|s| std::iter::repeat(s).zip(&crafted.requests))
@@ -79,19 +90,28 @@ pub async fn unlearn(
         stage(event, "unlearning", k, total);
         let tau = service.tau();
         let submitted = &prepared.request.submitted;
-        let same = |(t, d, _, _): &&(Option<f64>, &Dataset, Evaluation, Handling)| {
-            *t == tau && d.labels == submitted.labels && d.images == submitted.images
+        let same = |o: &&Outcome| {
+            o.tau == tau
+                && o.submitted.labels == submitted.labels
+                && o.submitted.images == submitted.images
         };
-        let (after, (verdict, checks)) = match done.iter().find(same) {
-            Some((_, _, after, handling)) => (after.clone(), handling.clone()),
-            None => {
-                let handled = service.handle(model, &prepared.request).await?;
-                let after = metrics::evaluate(&handled.model, &data.test, &device).await?;
-                let handling = (service.guard().map(|_| handled.verdict), handled.checks);
-                done.push((tau, submitted, after.clone(), handling.clone()));
-                (after, handling)
-            }
-        };
+        if !done.iter().any(|o| same(&o)) {
+            let handled = service.handle(model, &prepared.request).await?;
+            let after = metrics::evaluate(&handled.model, &data.test, &device).await?;
+            let features = scatter
+                .row(model, &handled.model, &after, submitted)
+                .await?;
+            let handling = (service.guard().map(|_| handled.verdict), handled.checks);
+            done.push(Outcome {
+                tau,
+                submitted,
+                after,
+                handling,
+                features,
+            });
+        }
+        let outcome = done.iter().find(same).expect("unlearned above");
+        let (after, (verdict, checks)) = (&outcome.after, outcome.handling.clone());
         rows.push(Row {
             title: prepared.title(),
             percent: prepared.percent,
@@ -110,9 +130,10 @@ pub async fn unlearn(
                 class_a,
                 class_b,
             ),
-            confusion: after.confusion,
+            confusion: after.confusion.clone(),
             verdict,
             checks,
+            features: Some(outcome.features.clone()),
         });
         crate::host::yield_now().await;
     }
@@ -129,6 +150,7 @@ pub async fn unlearn(
         tau: service.tau(),
         calibration: service.calibration().cloned(),
         rows,
+        features: Some(scatter.view),
         seconds: crafted.seconds + start.elapsed().as_secs_f64(),
     })
 }

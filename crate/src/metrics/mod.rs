@@ -1,6 +1,7 @@
 //! Evaluation: overall and per-class accuracy, the confusion matrix, and class probabilities
 //! for a batch (the black-box interface attacks query); [`stealth`] measures crafted images.
 
+pub mod features;
 pub mod stealth;
 
 use burn::prelude::*;

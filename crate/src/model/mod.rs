@@ -429,6 +429,13 @@ pub struct Cnn {
 impl Cnn {
     /// Logits for a batch of scaled images `[batch, channels, height, width]`.
     pub fn forward(&self, images: Tensor<4>) -> Tensor<2> {
+        self.output
+            .forward(self.dropout.forward(self.features(images)))
+    }
+
+    /// The penultimate layer's activations (the dense layer after its ReLU and batch-norm) for
+    /// a batch of scaled images: what the output layer separates.
+    pub fn features(&self, images: Tensor<4>) -> Tensor<2> {
         let mut x = images;
         for block in &self.blocks {
             for (i, conv) in block.convs.iter().enumerate() {
@@ -445,7 +452,7 @@ impl Cnn {
         if let Some(norm) = &self.dense_norm {
             x = norm.forward(x);
         }
-        self.output.forward(self.dropout.forward(x))
+        x
     }
 }
 

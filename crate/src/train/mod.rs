@@ -148,6 +148,9 @@ pub struct StepProgress {
     pub loss: f64,
     /// The batch's accuracy.
     pub accuracy: f64,
+    /// Images in the batch (an epoch's last batch may hold fewer, so its loss and accuracy are
+    /// noisier: a chart weighs it by this).
+    pub images: usize,
     /// Training throughput over the epoch so far.
     pub images_per_sec: f64,
 }

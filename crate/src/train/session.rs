@@ -232,6 +232,7 @@ impl Session {
                 steps,
                 loss: batch_loss,
                 accuracy: batch_hits / batch.len() as f64,
+                images: batch.len(),
                 images_per_sec: seen as f64 / epoch_start.elapsed().as_secs_f64().max(1e-9),
             });
             if observe(&progress).is_break() {

@@ -225,6 +225,28 @@ impl Lab {
         self.quick(|p| p.crossings_key())
     }
 
+    /// Test image `index` of the loaded data as JSON: `{ shape, pixels }` (CHW bytes), for
+    /// the results' feature view.
+    #[wasm_bindgen(js_name = testImage)]
+    pub fn test_image(&self, index: usize) -> Result<String, JsValue> {
+        self.quick(|p| {
+            let data = p.data().ok_or_else(|| {
+                crate::error::Error::config("data", "not loaded yet: load the data first")
+            })?;
+            if index >= data.test.len() {
+                return Err(crate::error::Error::config(
+                    "index",
+                    format!("{index}: the test split holds {} images", data.test.len()),
+                ));
+            }
+            let image = serde_json::json!({
+                "shape": data.test.shape,
+                "pixels": data.test.image(index),
+            });
+            Ok(image.to_string())
+        })
+    }
+
     /// Crafts the current config's requests against the model, reusing the crossings in
     /// `crafted` (a crossings file's bytes, gzipped or not) where its key is the config's.
     /// `on_event` hears each stage as JSON. Resolves to JSON: per request its kind, label,
