@@ -26,6 +26,12 @@ test(
     await settle(page);
     await page.waitForSelector("[data-testid=intuition][data-ready=true]", { state: "attached" });
 
+    // The steps are reached from the keyboard: Tab to a step's button, Enter to open it.
+    await page.focus("nav [data-step=intuition]");
+    await page.keyboard.press("Tab");
+    await page.keyboard.press("Enter");
+    assert.equal(await page.isVisible("#step-data"), true, "Tab, Enter: the Data step");
+
     const problems = [];
     for (const width of WIDTHS) {
       await page.setViewportSize({ width, height: 900 });
