@@ -90,6 +90,11 @@ check "defend measures each defence against seeded draws of each request kind" b
   '$BIN' defend --config '$WORK/defend.json' --draws 2 --floors 0,0.2 --sisa-requests 1 \
     --crossings '$WORK/crossings' --json >'$WORK/defended.json' 2>>'$WORK/train.log'
   python3 '$HERE/cli_report.py' defend '$WORK/defended.json'"
+check "defend run again resumes from the kept measurements to the same report" bash -c "
+  '$BIN' defend --config '$WORK/defend.json' --draws 2 --floors 0,0.2 --sisa-requests 1 \
+    --crossings '$WORK/crossings' --json >'$WORK/defended-again.json' 2>'$WORK/again.log'
+  grep -q '3 kinds, 6 defence rows, 2 floors done' '$WORK/again.log'
+  python3 '$HERE/cli_report.py' same '$WORK/defended.json' '$WORK/defended-again.json'"
 python3 "$HERE/cli_report.py" tiny-defend-config "$HERE/../experiments/defend-cifar10-lab.json" \
   "$WORK/undefended.json" none
 check "defend refuses a config without defences before any work" \

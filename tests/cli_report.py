@@ -2,7 +2,7 @@
 import json
 import sys
 
-TIME_KEYS = {"seconds", "images_per_sec", "timings"}
+TIME_KEYS = {"seconds", "images_per_sec", "timings", "train_seconds", "seconds_per_request"}
 
 
 def load(path):

@@ -371,12 +371,12 @@ impl Pipeline {
     pub async fn defend(
         &self,
         settings: &DefendSettings,
-        crossings: &mut Crossings,
-        checkpoint: impl FnMut(&Crossings) -> Result<()>,
+        kept: defend::progress::Kept<'_>,
+        save: impl FnMut(defend::progress::Saved<'_>) -> Result<()>,
         event: &mut impl FnMut(Event),
     ) -> Result<DefendReport> {
         let (config, data, model) = self.ready()?;
-        defend::defend(config, settings, data, model, crossings, checkpoint, event).await
+        defend::defend(config, settings, data, model, kept, save, event).await
     }
 
     /// The crafted requests with `samples` gallery samples each.

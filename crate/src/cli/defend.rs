@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 use overunlearn::defend::DefendSettings;
+use overunlearn::defend::progress::{Kept, Measured, Saved};
 use overunlearn::experiment::Event;
 use overunlearn::pipeline::Pipeline;
 use overunlearn::{Error, Result};
@@ -69,14 +70,43 @@ pub fn defend(args: DefendArgs) -> Result<()> {
     };
     let mut pipeline = Pipeline::new(config.run.backend, device, args.host.source());
     prepare(&mut pipeline, &config, opened, None)?;
-    let store = CrossingsFile::open(&args.crossings, pipeline.crossings_key()?, false)?;
+    let crossings_key = pipeline.crossings_key()?;
+    let store = CrossingsFile::open(&args.crossings, crossings_key.clone(), false)?;
     let mut crossings = store.crossings.clone();
+    // The measurements finished so far, beside the crossings: a stopped run resumes.
+    let key = Measured::key(&crossings_key, &config, &settings);
+    let measured_path = args.crossings.join(format!("defend-{}.json", &key[..24]));
+    let mut measured = std::fs::read(&measured_path)
+        .ok()
+        .and_then(|bytes| serde_json::from_slice::<Measured>(&bytes).ok())
+        .filter(|m| m.key == key)
+        .unwrap_or_else(|| Measured::new(key));
+    eprintln!(
+        "measurements kept in {}: {} kinds, {} defence rows, {} floors done",
+        measured_path.display(),
+        measured.undefended.len(),
+        measured.rows.len(),
+        measured.adaptive.len()
+    );
+    let save_measured = |m: &Measured| {
+        let tmp = measured_path.with_extension("json.tmp");
+        let bytes = serde_json::to_vec(m).expect("measurements serialise");
+        std::fs::write(&tmp, bytes).map_err(|e| Error::io(tmp.display(), e))?;
+        std::fs::rename(&tmp, &measured_path).map_err(|e| Error::io(measured_path.display(), e))
+    };
     let mut bars = StageBars::new();
     let mut event = |Event::Stage { name, done, total }| bars.observe(&name, done, total);
+    let kept = Kept {
+        crossings: &mut crossings,
+        measured: &mut measured,
+    };
     let report = pollster::block_on(pipeline.defend(
         &settings,
-        &mut crossings,
-        |c| store.save(c),
+        kept,
+        |saved| match saved {
+            Saved::Crossings(c) => store.save(c),
+            Saved::Measured(m) => save_measured(m),
+        },
         &mut event,
     ))?;
     bars.finish();

@@ -4,9 +4,11 @@
 //! near-duplicate tolerance's trade-off, the adaptive attacker's margin floors and, for
 //! contrast, exact unlearning (SISA).
 //!
+//! - [`progress`]: the pieces measured so far, so a stopped run resumes;
 //! - [`reencode`]: honest uploads as JPEG re-encodings;
 //! - [`report`]: the figures and their markdown.
 
+pub mod progress;
 pub mod reencode;
 pub mod report;
 mod run;

@@ -1,6 +1,7 @@
 //! The measurement itself: draw the requests, put each through the undefended service and
 //! through each defence, then the tolerance curve, the adaptive attacker and SISA.
 
+use super::progress::{Kept, Measured, Saved, Undefended};
 use super::report::{DefenceRow, DefendReport, FloorPoint, KindRow, SisaSummary, TolerancePoint};
 use super::{DefendSettings, reencode};
 use crate::attack::adaptive;
@@ -49,16 +50,21 @@ fn mean(values: &[f64]) -> f64 {
 }
 
 /// Measures `config`'s defences against its requests on `model` (trained on `data`), pushing
-/// samples not in `crossings` yet (`checkpoint` hears the store every few samples).
+/// samples not in `kept.crossings` yet and skipping the pieces `kept.measured` holds; `save`
+/// hears the crossings every few samples and the measurements after each piece.
 pub async fn defend(
     config: &ExperimentConfig,
     settings: &DefendSettings,
     data: &RunData,
     model: &Trained,
-    crossings: &mut Crossings,
-    mut checkpoint: impl FnMut(&Crossings) -> Result<()>,
+    kept: Kept<'_>,
+    mut save: impl FnMut(Saved<'_>) -> Result<()>,
     event: &mut impl FnMut(Event),
 ) -> Result<DefendReport> {
+    let Kept {
+        crossings,
+        measured,
+    } = kept;
     let start = web_time::Instant::now();
     config.validate()?;
     settings.validate()?;
@@ -108,7 +114,7 @@ pub async fn defend(
             model,
             crossings,
             draw as u64,
-            &mut checkpoint,
+            &mut |c: &Crossings| save(Saved::Crossings(c)),
             event,
         )
         .await?;
@@ -143,6 +149,12 @@ pub async fn defend(
     let total: usize = kinds.iter().map(|k| k.requests.len()).sum();
     let mut done = 0;
     for kind in &mut kinds {
+        if let Some(u) = measured.undefended(&kind.name, kind.requests.len()) {
+            kind.undefended = u.accuracy_a.clone();
+            kind.seconds = u.seconds.clone();
+            done += kind.requests.len();
+            continue;
+        }
         for request in &kind.requests {
             stage(event, "unlearning undefended", done, total);
             let t = web_time::Instant::now();
@@ -152,12 +164,23 @@ pub async fn defend(
                 .push(accuracy_on(&unlearned, &test_a).await?);
             done += 1;
         }
+        measured.undefended.push(Undefended {
+            kind: kind.name.clone(),
+            accuracy_a: kind.undefended.clone(),
+            seconds: kind.seconds.clone(),
+        });
+        save(Saved::Measured(measured))?;
     }
 
     // Each defence alone.
-    let mut rows = Vec::new();
     for (d, defence) in config.defences.iter().enumerate() {
         let name = format!("defence {} of {}", d + 1, config.defences.len());
+        if kinds
+            .iter()
+            .all(|k| measured.row(defence, &k.name).is_some())
+        {
+            continue;
+        }
         stage(event, &name, 0, total);
         let guarded = service
             .clone()
@@ -165,6 +188,10 @@ pub async fn defend(
             .await?;
         let mut done = 0;
         for kind in &kinds {
+            if measured.row(defence, &kind.name).is_some() {
+                done += kind.requests.len();
+                continue;
+            }
             let mut row = DefenceRow {
                 defence: defence.clone(),
                 kind: kind.name.clone(),
@@ -202,9 +229,16 @@ pub async fn defend(
             row.samples_rejected = rejected_samples as f64 / samples.max(1) as f64;
             row.accuracy_a = mean(&after);
             row.seconds /= row.requests.max(1) as f64;
-            rows.push(row);
+            measured.rows.push(row);
+            save(Saved::Measured(measured))?;
         }
     }
+    let rows: Vec<DefenceRow> = config
+        .defences
+        .iter()
+        .flat_map(|d| kinds.iter().map(move |k| (d, k)))
+        .filter_map(|(d, k)| measured.row(d, &k.name).cloned())
+        .collect();
 
     let tolerance_curve = tolerance_curve(&kinds, train, settings);
     let adaptive = adaptive_curve(
@@ -213,7 +247,7 @@ pub async fn defend(
         model,
         &service,
         train,
-        crossings,
+        (crossings, measured, &mut save),
         &untargeted,
         class_b,
         &test_a,
@@ -317,20 +351,31 @@ async fn adaptive_curve(
     model: &Trained,
     service: &Service<'_>,
     train: &Dataset,
-    crossings: &Crossings,
+    (crossings, measured, save): (
+        &Crossings,
+        &mut Measured,
+        &mut impl FnMut(Saved<'_>) -> Result<()>,
+    ),
     untargeted: &[Vec<usize>],
     class_b: u16,
     test_a: &Dataset,
     event: &mut impl FnMut(Event),
 ) -> Result<Vec<FloorPoint>> {
+    let floors = &settings.floors;
+    let points = |m: &Measured| floors.iter().filter_map(|&f| m.floor(f).cloned()).collect();
+    if floors.iter().all(|&f| measured.floor(f).is_some()) {
+        return Ok(points(measured));
+    }
     let boundary = [Defence::Boundary {
         false_rejection: settings.floor_false_rejection,
     }];
     let guarded = service.clone().defended(model, &boundary).await?;
     let mut oracle = Oracle::new(&model.model, train.shape, train.num_classes());
     let label = config.labels.first().copied().unwrap_or_default();
-    let mut points = Vec::new();
     for (f, &floor) in settings.floors.iter().enumerate() {
+        if measured.floor(floor).is_some() {
+            continue;
+        }
         stage(event, "adaptive attacker", f, settings.floors.len());
         let (mut after, mut flagged, mut ssim) = (Vec::new(), 0, Vec::new());
         for sources in untargeted {
@@ -359,12 +404,13 @@ async fn adaptive_curve(
             flagged += usize::from(!handled.verdict.applied());
             after.push(accuracy_on(&service.unlearn(model, &request).await?, test_a).await?);
         }
-        points.push(FloorPoint {
+        measured.adaptive.push(FloorPoint {
             floor,
             accuracy_a: mean(&after),
             flagged: flagged as f64 / untargeted.len().max(1) as f64,
             mean_ssim: mean(&ssim),
         });
+        save(Saved::Measured(measured))?;
     }
     stage(
         event,
@@ -372,7 +418,7 @@ async fn adaptive_curve(
         settings.floors.len(),
         settings.floors.len(),
     );
-    Ok(points)
+    Ok(points(measured))
 }
 
 /// SISA trained on the run's data (`epochs / slices` epochs a slice), then unlearning
