@@ -72,6 +72,17 @@ export async function settle(page, timeout = 900_000) {
   if (await notice.isVisible()) throw new Error(`the page says: ${await notice.textContent()}`);
 }
 
+/** Runs every step on a small subset (20 training and 10 test images a class, one epoch). */
+export async function smallRun(page) {
+  await page.click("nav [data-step=data]");
+  await page.fill("[data-path='run.train_subset.per_class']", "20");
+  await page.fill("[data-path='run.test_per_class']", "10");
+  await page.click("nav [data-step=train]");
+  await page.fill("[data-path='run.train.epochs']", "1");
+  await page.click("[data-testid=run-all]");
+  await settle(page);
+}
+
 /**
  * The results table as objects: `{ attack, accuracy, accuracyA, cells }` per row, the first
  * (`attack: "before"`) the model before unlearning.

@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { AxeBuilder } from "@axe-core/playwright";
-import { ARTIFACTS, openLab, settle, useLab } from "./harness.mjs";
+import { ARTIFACTS, openLab, smallRun, useLab } from "./harness.mjs";
 
 const lab = useLab();
 const WIDTHS = [1280, 768, 390];
@@ -17,13 +17,7 @@ test(
     const context = await lab.browser.newContext({ viewport: { width: 1280, height: 900 } });
     const page = await openLab(context, lab.server.url);
     // A small run, so that every step has its content (chart, gallery, results).
-    await page.click("nav [data-step=data]");
-    await page.fill("[data-path='run.train_subset.per_class']", "20");
-    await page.fill("[data-path='run.test_per_class']", "10");
-    await page.click("nav [data-step=train]");
-    await page.fill("[data-path='run.train.epochs']", "1");
-    await page.click("[data-testid=run-all]");
-    await settle(page);
+    await smallRun(page);
     await page.waitForSelector("[data-testid=intuition][data-ready=true]", { state: "attached" });
 
     // The steps are reached from the keyboard: Tab to a step's button, Enter to open it.

@@ -3,7 +3,7 @@
 // its own control, it runs the whole flow there (a small subset: SwiftShader is slow).
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { ARTIFACTS, openLab, results, settle, useLab } from "./harness.mjs";
+import { ARTIFACTS, openLab, results, settle, smallRun, useLab } from "./harness.mjs";
 
 const lab = useLab({ webgpu: true });
 
@@ -18,13 +18,7 @@ test("the flow runs on WebGPU when the browser offers it", { timeout: 900_000 },
   assert.match(await page.textContent("[data-testid=backend]"), /WebGPU/);
   console.log(`backend: ${await page.textContent("[data-testid=backend]")}`);
 
-  await page.click("nav [data-step=data]");
-  await page.fill("[data-path='run.train_subset.per_class']", "20");
-  await page.fill("[data-path='run.test_per_class']", "10");
-  await page.click("nav [data-step=train]");
-  await page.fill("[data-path='run.train.epochs']", "1");
-  await page.click("[data-testid=run-all]");
-  await settle(page);
+  await smallRun(page);
   const rows = await results(page);
   assert.deepEqual(
     rows.map((r) => r.attack),
