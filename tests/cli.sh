@@ -87,11 +87,11 @@ check "train --ship refuses a test subset before training" \
 python3 "$HERE/cli_report.py" tiny-defend-config "$HERE/../experiments/defend-cifar10-lab.json" \
   "$WORK/defend.json"
 check "defend measures each defence against seeded draws of each request kind" bash -c "
-  '$BIN' defend --config '$WORK/defend.json' --draws 2 --floors 0,0.2 --sisa-requests 1 \
+  '$BIN' defend --config '$WORK/defend.json' --draws 2 --screening-draws 20 --floors 0,0.2 --sisa-requests 1 \
     --crossings '$WORK/crossings' --json >'$WORK/defended.json' 2>>'$WORK/train.log'
   python3 '$HERE/cli_report.py' defend '$WORK/defended.json'"
 check "defend run again resumes from the kept measurements to the same report" bash -c "
-  '$BIN' defend --config '$WORK/defend.json' --draws 2 --floors 0,0.2 --sisa-requests 1 \
+  '$BIN' defend --config '$WORK/defend.json' --draws 2 --screening-draws 20 --floors 0,0.2 --sisa-requests 1 \
     --crossings '$WORK/crossings' --json >'$WORK/defended-again.json' 2>'$WORK/again.log'
   grep -q '3 kinds, 6 defence rows, 2 floors done' '$WORK/again.log'
   python3 '$HERE/cli_report.py' same '$WORK/defended.json' '$WORK/defended-again.json'"

@@ -71,7 +71,8 @@ def tiny_defend_config(base, out, defences="two"):
 def defend(report):
     """Every kind drawn twice and met by each defence: the fingerprints pass the plain normal
     requests and refuse every re-encoded one and the pushed samples; the boundary check passes
-    the normal requests and flags the pushed ones; two floors and SISA measured."""
+    the normal requests and flags the pushed ones; two floors and SISA measured; over 20 more
+    normal requests, the fingerprints pass every plain one and flag every re-encoded one."""
     r = load(report)
     kinds = {k["kind"]: k for k in r["kinds"]}
     assert len(kinds) == 3 and all(k["requests"] == 2 for k in kinds.values()), kinds
@@ -88,6 +89,11 @@ def defend(report):
             assert row["flagged"] == 0, row
     assert [p["floor"] for p in r["adaptive"]] == [0.0, 0.2], r["adaptive"]
     assert r["sisa"]["requests"] == 1, r["sisa"]
+    screened = {row["defence"]["defence"]: row for row in r["false_rejection"]}
+    assert sorted(screened) == ["boundary", "fingerprint"], screened
+    assert all(row["requests"] == 20 for row in screened.values()), screened
+    assert screened["fingerprint"]["plain"] == 0, screened
+    assert screened["fingerprint"]["reencoded"] == 20, screened
 
 
 if __name__ == "__main__":

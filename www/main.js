@@ -102,8 +102,11 @@ function describeBackend(backend) {
   return "flex (CPU, WebAssembly)";
 }
 
-/** Trains the Intuition step's network in the (new) worker, in the background. */
+/** Trains the Intuition step's network in the current worker, in the background, the first
+ *  time the step is on screen for that worker (a page opened on another step, or a backend
+ *  switch away from it, never waits for it). */
 function startIntuition() {
+  if ($("step-intuition").hidden || state.intuition?.client === state.client) return;
   state.intuition ??= new IntuitionView($("step-intuition"));
   state.intuition.start(state.client).catch((error) => {
     $("toy-status").textContent = `The Intuition step could not start: ${error.message ?? error}`;
@@ -219,6 +222,7 @@ function showStep(step) {
   for (const section of document.querySelectorAll("main > section")) {
     section.hidden = section.dataset.step !== step;
   }
+  startIntuition();
 }
 
 /** Makes sure the core holds the data of the config's run. */

@@ -29,6 +29,9 @@ pub struct DefendArgs {
     /// Seeded draws of each request kind.
     #[arg(long, default_value_t = DefendSettings::default().draws)]
     draws: usize,
+    /// Seeded normal requests each screening defence's false rejection is measured on.
+    #[arg(long, default_value_t = DefendSettings::default().screening_draws)]
+    screening_draws: usize,
     /// The adaptive attacker's margin floors.
     #[arg(long, value_delimiter = ',', default_values_t = DefendSettings::default().floors)]
     floors: Vec<f64>,
@@ -49,6 +52,7 @@ pub fn defend(args: DefendArgs) -> Result<()> {
     let settings = DefendSettings {
         draws: args.draws,
         floors: args.floors.clone(),
+        screening_draws: args.screening_draws,
         sisa_requests: args.sisa_requests,
         ..DefendSettings::default()
     };

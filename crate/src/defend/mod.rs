@@ -4,14 +4,18 @@
 //! near-duplicate tolerance's trade-off, the adaptive attacker's margin floors and, for
 //! contrast, exact unlearning (SISA).
 //!
+//! - `exact`: SISA beside the first-order service;
 //! - [`progress`]: the pieces measured so far, so a stopped run resumes;
 //! - [`reencode`]: honest uploads as JPEG re-encodings;
-//! - [`report`]: the figures and their markdown.
+//! - [`report`]: the figures and their markdown;
+//! - [`screening`]: the screening defences' false rejection over many normal requests.
 
+mod exact;
 pub mod progress;
 pub mod reencode;
 pub mod report;
 mod run;
+pub mod screening;
 
 pub use report::DefendReport;
 pub use run::defend;
@@ -29,6 +33,12 @@ pub struct DefendSettings {
     pub draws: usize,
     /// JPEG quality of honest users' re-encoded uploads.
     pub jpeg_quality: u8,
+    /// Seeded normal requests (of the first size, plain and re-encoded) each screening
+    /// defence is checked on for its false rejection (screening needs no update, so many are
+    /// cheap; 0 skips). Not written when 0, so the key of measurements kept before this
+    /// setting existed still matches ([`progress::Measured::key`]).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub screening_draws: usize,
     /// Near-duplicate tolerances (RMS pixel difference) of the trade-off curve.
     pub tolerances: Vec<f64>,
     /// The adaptive attacker's margin floors (Pushing-I stopped short of the boundary).
@@ -47,6 +57,7 @@ impl Default for DefendSettings {
         Self {
             draws: 20,
             jpeg_quality: 90,
+            screening_draws: 500,
             tolerances: vec![0.5, 1.0, 2.0, 3.0, 4.0, 6.0, 8.0],
             floors: vec![0.0, 0.05, 0.1, 0.2, 0.3, 0.5],
             floor_false_rejection: 0.01,
@@ -56,11 +67,16 @@ impl Default for DefendSettings {
     }
 }
 
+fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
+
 impl DefendSettings {
     /// Checks every value before any work starts.
     pub fn validate(&self) -> Result<()> {
         check_count("draws", self.draws, 1, 1000)?;
         check_count("jpeg_quality", usize::from(self.jpeg_quality), 1, 100)?;
+        check_count("screening_draws", self.screening_draws, 0, 100_000)?;
         for &t in &self.tolerances {
             check_number("tolerances", t, 0.0, 255.0, false)?;
         }

@@ -6,10 +6,11 @@
 use serde::{Deserialize, Serialize};
 
 use super::DefendSettings;
-use super::report::{DefenceRow, FloorPoint};
+use super::report::{DefenceRow, FalseRejection, FloorPoint, SisaSummary};
 use crate::attack::crossings::Crossings;
 use crate::experiment::ExperimentConfig;
 use crate::unlearn::defence::Defence;
+use crate::unlearn::sisa::SisaConfig;
 
 /// One request kind through the undefended service, draw by draw.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -33,6 +34,23 @@ pub struct Measured {
     pub rows: Vec<DefenceRow>,
     /// The adaptive attacker's floors.
     pub adaptive: Vec<FloorPoint>,
+    /// The screening defences over many normal requests.
+    #[serde(default)]
+    pub false_rejection: Vec<FalseRejection>,
+    /// SISA, with the settings it ran under.
+    #[serde(default)]
+    pub sisa: Option<KeptSisa>,
+}
+
+/// SISA's summary, kept with the shards, slices and requests it was measured for.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct KeptSisa {
+    /// Shards and slices.
+    pub config: SisaConfig,
+    /// Requests unlearned.
+    pub requests: usize,
+    /// What was measured.
+    pub summary: SisaSummary,
 }
 
 impl Measured {
@@ -45,9 +63,9 @@ impl Measured {
     }
 
     /// The run's key: the crafting's (model, data, search: `crossings_key`), the experiment
-    /// config, the settings the kept pieces depend on, and the lab's version. The floors
-    /// (kept one by one), the tolerances (computed afresh) and SISA (not kept) are left out,
-    /// so changing them keeps what was measured.
+    /// config, the settings the kept pieces depend on, and the lab's version. The floors,
+    /// the screening draws and SISA (kept with their settings), and the tolerances (computed
+    /// afresh) are left out, so changing them keeps what was measured.
     pub fn key(
         crossings_key: &str,
         config: &ExperimentConfig,
@@ -56,6 +74,7 @@ impl Measured {
         let kept = DefendSettings {
             tolerances: Vec::new(),
             floors: Vec::new(),
+            screening_draws: 0,
             sisa: Default::default(),
             sisa_requests: 0,
             ..settings.clone()
@@ -77,6 +96,21 @@ impl Measured {
         self.rows
             .iter()
             .find(|r| r.defence == *defence && r.kind == kind)
+    }
+
+    /// `defence`'s false rejection over `requests` normal requests, if measured.
+    pub fn false_rejection(&self, defence: &Defence, requests: usize) -> Option<&FalseRejection> {
+        self.false_rejection
+            .iter()
+            .find(|r| r.defence == *defence && r.requests == requests)
+    }
+
+    /// SISA's summary for `config` and `requests`, if measured.
+    pub fn sisa(&self, config: SisaConfig, requests: usize) -> Option<&SisaSummary> {
+        self.sisa
+            .as_ref()
+            .filter(|s| s.config == config && s.requests == requests)
+            .map(|s| &s.summary)
     }
 
     /// The adaptive attacker at `floor`, if measured.

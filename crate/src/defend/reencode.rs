@@ -4,8 +4,21 @@
 use image::ImageEncoder;
 use image::codecs::jpeg::JpegEncoder;
 
-use crate::data::ImageShape;
+use crate::data::{Dataset, ImageShape};
 use crate::error::{Error, Result};
+use crate::unlearn::Request;
+
+/// The normal `request` as honest users upload it: each image re-encoded as JPEG at `quality`.
+pub fn request(request: &Request, train: &Dataset, quality: u8) -> Result<Request> {
+    let images = request
+        .submitted
+        .images
+        .chunks(train.shape.len())
+        .map(|image| jpeg(image, train.shape, quality))
+        .collect::<Result<Vec<_>>>()?;
+    let labels = request.submitted.labels.clone();
+    Ok(Request::new(train, &request.sources, images, labels))
+}
 
 /// `chw` (planar 8-bit RGB of `shape`) encoded as JPEG at `quality` (1-100) and decoded again.
 pub fn jpeg(chw: &[u8], shape: ImageShape, quality: u8) -> Result<Vec<u8>> {

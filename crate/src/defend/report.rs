@@ -47,6 +47,21 @@ pub struct DefenceRow {
     pub seconds: f64,
 }
 
+/// A screening defence's false rejection over many normal requests.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FalseRejection {
+    /// The defence.
+    pub defence: Defence,
+    /// Normal requests screened (each plain and re-encoded).
+    pub requests: usize,
+    /// Plain requests flagged.
+    pub plain: usize,
+    /// Re-encoded requests flagged.
+    pub reencoded: usize,
+    /// Mean seconds a screening.
+    pub seconds: f64,
+}
+
 /// One tolerance of the near-duplicate check, sample by sample.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TolerancePoint {
@@ -114,6 +129,9 @@ pub struct DefendReport {
     pub kinds: Vec<KindRow>,
     /// Each defence against each kind.
     pub defences: Vec<DefenceRow>,
+    /// The screening defences over many normal requests.
+    #[serde(default)]
+    pub false_rejection: Vec<FalseRejection>,
     /// The near-duplicate tolerance's trade-off.
     pub tolerance_curve: Vec<TolerancePoint>,
     /// The adaptive attacker's trade-off.
@@ -160,6 +178,28 @@ impl DefendReport {
                 pct(r.accuracy_a),
                 r.seconds * 1000.0
             );
+        }
+        if let Some(first) = self.false_rejection.first() {
+            let bound = |k| pct(super::screening::upper_bound(k, first.requests, 0.95));
+            out += &format!(
+                "\nFalse rejection over {} seeded normal requests of {}% (screening only; \
+                 95% upper bound, Clopper-Pearson).\n\n| defence | plain flagged | upper bound \
+                 % | JPEG {} flagged | upper bound % | ms/screening |\n|---|---|---|---|---|---|\n",
+                first.requests, c.percentages[0], self.settings.jpeg_quality
+            );
+            for r in &self.false_rejection {
+                out += &format!(
+                    "| {} | {}/{} | {} | {}/{} | {} | {:.0} |\n",
+                    describe(&r.defence),
+                    r.plain,
+                    r.requests,
+                    bound(r.plain),
+                    r.reencoded,
+                    r.requests,
+                    bound(r.reencoded),
+                    r.seconds * 1000.0
+                );
+            }
         }
         out += &format!(
             "\nNear-duplicate tolerance (RMS pixel difference, 0-255), sample by sample: honest \

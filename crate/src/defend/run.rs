@@ -1,9 +1,9 @@
 //! The measurement itself: draw the requests, put each through the undefended service and
 //! through each defence, then the tolerance curve, the adaptive attacker and SISA.
 
-use super::progress::{Kept, Measured, Saved, Undefended};
+use super::progress::{Kept, KeptSisa, Measured, Saved, Undefended};
 use super::report::{DefenceRow, DefendReport, FloorPoint, KindRow, SisaSummary, TolerancePoint};
-use super::{DefendSettings, reencode};
+use super::{DefendSettings, exact, reencode, screening};
 use crate::attack::adaptive;
 use crate::attack::crossings::Crossings;
 use crate::attack::oracle::Oracle;
@@ -17,7 +17,6 @@ use crate::model::{Cnn, Trained};
 use crate::training_run::RunData;
 use crate::unlearn::defence::fingerprint::nearest_distance;
 use crate::unlearn::defence::{Defence, Verdict};
-use crate::unlearn::sisa::Sisa;
 use crate::unlearn::{Holdings, Request, Service};
 
 /// One request kind's draws.
@@ -30,7 +29,8 @@ struct Kind {
     seconds: Vec<f64>,
 }
 
-fn stage(event: &mut impl FnMut(Event), name: &str, done: usize, total: usize) {
+/// Tells the host how far stage `name` has come.
+pub(super) fn stage(event: &mut impl FnMut(Event), name: &str, done: usize, total: usize) {
     event(Event::Stage {
         name: name.into(),
         done,
@@ -45,7 +45,7 @@ async fn accuracy_on(model: &Cnn, data: &Dataset) -> Result<f64> {
         .accuracy)
 }
 
-fn mean(values: &[f64]) -> f64 {
+pub(super) fn mean(values: &[f64]) -> f64 {
     values.iter().sum::<f64>() / values.len().max(1) as f64
 }
 
@@ -105,7 +105,9 @@ pub async fn defend(
             seconds: Vec::new(),
         }),
     };
-    let mut untargeted: Vec<Vec<usize>> = Vec::new();
+    // Each draw's samples at the first request size (its normal and crafted requests share
+    // them): the adaptive attacker pushes the same samples to each floor.
+    let mut first_size_sources: Vec<Vec<usize>> = Vec::new();
     for draw in 0..settings.draws {
         stage(event, "drawing requests", draw, settings.draws);
         let crafted = craft_draw(
@@ -120,11 +122,15 @@ pub async fn defend(
         .await?;
         for prepared in crafted.requests {
             let reencoded = match prepared.attack {
-                Attack::Normal => Some(reencoded(&prepared.request, train, settings)?),
+                Attack::Normal => Some(reencode::request(
+                    &prepared.request,
+                    train,
+                    settings.jpeg_quality,
+                )?),
                 _ => None,
             };
             if prepared.attack == Attack::Normal && prepared.percent == config.percentages[0] {
-                untargeted.push(prepared.request.sources.clone());
+                first_size_sources.push(prepared.request.sources.clone());
             }
             let title = prepared.title();
             add(
@@ -240,6 +246,16 @@ pub async fn defend(
         .filter_map(|(d, k)| measured.row(d, &k.name).cloned())
         .collect();
 
+    let false_rejection = screening::false_rejection(
+        config,
+        settings,
+        model,
+        &service,
+        train,
+        (measured, &mut save),
+        event,
+    )
+    .await?;
     let tolerance_curve = tolerance_curve(&kinds, train, settings);
     let adaptive = adaptive_curve(
         config,
@@ -248,29 +264,34 @@ pub async fn defend(
         &service,
         train,
         (crossings, measured, &mut save),
-        &untargeted,
+        &first_size_sources,
         class_b,
         &test_a,
         event,
     )
     .await?;
     let first_order_seconds = mean(&kinds[0].seconds);
-    let sisa = match settings.sisa_requests {
-        0 => None,
-        n => Some(
-            sisa(
-                config,
-                settings,
-                data,
-                model,
-                &kinds[0].requests[..n.min(kinds[0].requests.len())],
-                first_order_seconds,
-                &test_a,
-                event,
-            )
-            .await?,
-        ),
-    };
+    let n = settings.sisa_requests.min(kinds[0].requests.len());
+    let sisa = match measured.sisa(settings.sisa, n) {
+        _ if n == 0 => None,
+        Some(kept) => Some(kept.clone()),
+        None => {
+            let requests = &kinds[0].requests[..n];
+            let summary =
+                exact::sisa(config, settings, data, model, requests, &test_a, event).await?;
+            measured.sisa = Some(KeptSisa {
+                config: settings.sisa,
+                requests: n,
+                summary: summary.clone(),
+            });
+            save(Saved::Measured(measured))?;
+            Some(summary)
+        }
+    }
+    .map(|s| SisaSummary {
+        first_order_seconds,
+        ..s
+    });
     Ok(DefendReport {
         version: crate::VERSION.to_string(),
         config: config.clone(),
@@ -288,23 +309,12 @@ pub async fn defend(
             })
             .collect(),
         defences: rows,
+        false_rejection,
         tolerance_curve,
         adaptive,
         sisa,
         seconds: start.elapsed().as_secs_f64(),
     })
-}
-
-/// The normal `request` as honest users upload it: each image re-encoded as JPEG.
-fn reencoded(request: &Request, train: &Dataset, settings: &DefendSettings) -> Result<Request> {
-    let images = request
-        .submitted
-        .images
-        .chunks(train.shape.len())
-        .map(|image| reencode::jpeg(image, train.shape, settings.jpeg_quality))
-        .collect::<Result<Vec<_>>>()?;
-    let labels = request.submitted.labels.clone();
-    Ok(Request::new(train, &request.sources, images, labels))
 }
 
 /// The near-duplicate check's trade-off over `settings.tolerances`: honest re-encoded samples
@@ -356,7 +366,7 @@ async fn adaptive_curve(
         &mut Measured,
         &mut impl FnMut(Saved<'_>) -> Result<()>,
     ),
-    untargeted: &[Vec<usize>],
+    first_size_sources: &[Vec<usize>],
     class_b: u16,
     test_a: &Dataset,
     event: &mut impl FnMut(Event),
@@ -378,7 +388,7 @@ async fn adaptive_curve(
         }
         stage(event, "adaptive attacker", f, settings.floors.len());
         let (mut after, mut flagged, mut ssim) = (Vec::new(), 0, Vec::new());
-        for sources in untargeted {
+        for sources in first_size_sources {
             let outcomes = sources
                 .iter()
                 .map(|&s| {
@@ -407,7 +417,7 @@ async fn adaptive_curve(
         measured.adaptive.push(FloorPoint {
             floor,
             accuracy_a: mean(&after),
-            flagged: flagged as f64 / untargeted.len().max(1) as f64,
+            flagged: flagged as f64 / first_size_sources.len().max(1) as f64,
             mean_ssim: mean(&ssim),
         });
         save(Saved::Measured(measured))?;
@@ -419,59 +429,4 @@ async fn adaptive_curve(
         settings.floors.len(),
     );
     Ok(points(measured))
-}
-
-/// SISA trained on the run's data (`epochs / slices` epochs a slice), then unlearning
-/// `requests` one after another.
-#[allow(clippy::too_many_arguments)]
-async fn sisa(
-    config: &ExperimentConfig,
-    settings: &DefendSettings,
-    data: &RunData,
-    model: &Trained,
-    requests: &[Request],
-    first_order_seconds: f64,
-    test_a: &Dataset,
-    event: &mut impl FnMut(Event),
-) -> Result<SisaSummary> {
-    stage(event, "SISA: training", 0, 1);
-    let mut training = config.run.train.clone();
-    training.epochs = training.epochs.div_ceil(settings.sisa.slices).max(1);
-    let start = web_time::Instant::now();
-    let device = model.model.device();
-    let mut sisa = Sisa::train(
-        &model.config,
-        &training,
-        settings.sisa,
-        &data.train,
-        &data.validation,
-        &device,
-        config.run.seed,
-    )
-    .await?;
-    let train_seconds = start.elapsed().as_secs_f64();
-    let before = sisa.evaluate(&data.test).await?;
-    let class_a = data.train.class_index(&config.class_a)?;
-    let (mut seconds, mut slices) = (Vec::new(), Vec::new());
-    for (k, request) in requests.iter().enumerate() {
-        stage(event, "SISA: unlearning", k, requests.len());
-        let retrained = sisa
-            .unlearn(&request.sources, &data.train, &data.validation)
-            .await?;
-        seconds.push(retrained.seconds);
-        slices.push(retrained.slice_trainings as f64);
-    }
-    let after = sisa.evaluate(test_a).await?;
-    Ok(SisaSummary {
-        shards: settings.sisa.shards,
-        slices: settings.sisa.slices,
-        train_seconds,
-        accuracy: before.accuracy,
-        accuracy_a: before.per_class[class_a],
-        requests: requests.len(),
-        seconds_per_request: mean(&seconds),
-        slice_trainings_per_request: mean(&slices),
-        accuracy_a_after: after.accuracy,
-        first_order_seconds,
-    })
 }

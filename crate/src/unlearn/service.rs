@@ -5,7 +5,7 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 
 use super::defence::monitor::Allowance;
-use super::defence::{Check, Defence, Guard, Verdict};
+use super::defence::{Check, Defence, Guard, Verdict, majority};
 use super::first_order::{self, Calibration, Tau};
 use super::request::{Request, forget_set};
 use super::{Method, finetune};
@@ -164,7 +164,7 @@ impl<'a> Service<'a> {
         };
         if let Some(margin) = guard.monitor_margin() {
             let start = web_time::Instant::now();
-            let class = kept.submitted.labels.first().copied().unwrap_or(0);
+            let class = majority(kept.submitted.labels.iter().copied());
             let allowance = self
                 .allowance(model, class, kept.sources.len(), margin)
                 .await?;

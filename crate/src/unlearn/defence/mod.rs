@@ -367,8 +367,9 @@ pub struct Screening {
     pub checks: Vec<Check>,
 }
 
-/// The most frequent value (the smallest on ties; 0 for none).
-fn majority(values: impl Iterator<Item = u16>) -> u16 {
+/// The most frequent value (the smallest on ties; 0 for none): the class a request is judged
+/// against by the boundary check and the monitor.
+pub(crate) fn majority(values: impl Iterator<Item = u16>) -> u16 {
     let mut counts: HashMap<u16, usize> = HashMap::new();
     values.for_each(|v| *counts.entry(v).or_default() += 1);
     counts

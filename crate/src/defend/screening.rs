@@ -1,0 +1,151 @@
+//! What the screening defences cost honest users, measured on many more normal requests than
+//! the main table's draws. Screening runs before any update, so a request costs only its
+//! check (a forward pass, hashes or distances), and hundreds of seeded normal requests, plain
+//! and re-encoded, pin a false rejection of about 1% down where 20 draws cannot (one flag in
+//! 20 is 5%; none in 20 still allows 14%).
+
+use super::DefendSettings;
+use super::progress::{Measured, Saved};
+use super::reencode;
+use super::report::FalseRejection;
+use crate::attack::oracle::Oracle;
+use crate::attack::request::{self, SubmittedLabel};
+use crate::data::Dataset;
+use crate::error::Result;
+use crate::experiment::{Event, ExperimentConfig, craft::draw_seed};
+use crate::model::Trained;
+use crate::unlearn::defence::Defence;
+use crate::unlearn::request::forget_set;
+use crate::unlearn::{Request, Service};
+
+/// Each screening defence of `config` (the monitor needs updates and is left to the main
+/// table) over `settings.screening_draws` seeded normal requests of the first size, plain and
+/// re-encoded; rows already in `measured` are reused, new ones kept through `save`.
+#[allow(clippy::too_many_arguments)]
+pub async fn false_rejection(
+    config: &ExperimentConfig,
+    settings: &DefendSettings,
+    model: &Trained,
+    service: &Service<'_>,
+    train: &Dataset,
+    (measured, save): (&mut Measured, &mut impl FnMut(Saved<'_>) -> Result<()>),
+    event: &mut impl FnMut(Event),
+) -> Result<Vec<FalseRejection>> {
+    let n = settings.screening_draws;
+    let screening: Vec<&Defence> = config
+        .defences
+        .iter()
+        .filter(|d| !matches!(d, Defence::Monitor { .. }))
+        .collect();
+    if n == 0 || screening.is_empty() {
+        return Ok(Vec::new());
+    }
+    let class_a = train.class_index(&config.class_a)? as u16;
+    let class_b = train.class_index(&config.class_b)? as u16;
+    let percent = config.percentages[0];
+    let mut oracle = Oracle::new(&model.model, train.shape, train.num_classes());
+    let mut requests: Option<Vec<(Request, Request)>> = None;
+    for (d, &defence) in screening.iter().enumerate() {
+        if measured.false_rejection(defence, n).is_some() {
+            continue;
+        }
+        let name = format!("false rejection {} of {}", d + 1, screening.len());
+        if requests.is_none() {
+            let mut drawn = Vec::with_capacity(n);
+            for draw in 0..n {
+                super::run::stage(event, "drawing normal requests", draw, n);
+                let seed = draw_seed(config.run.seed, draw as u64);
+                let sources = forget_set(train, class_a, percent / 100.0, seed)?;
+                let plain = request::normal(
+                    &mut oracle,
+                    train,
+                    &sources,
+                    SubmittedLabel::Original,
+                    class_b,
+                )
+                .await?;
+                let reencoded = reencode::request(&plain, train, settings.jpeg_quality)?;
+                drawn.push((plain, reencoded));
+            }
+            requests = Some(drawn);
+        }
+        let guarded = service
+            .clone()
+            .defended(model, std::slice::from_ref(defence))
+            .await?;
+        let guard = guarded.guard().expect("a defended service has a guard");
+        let mut row = FalseRejection {
+            defence: defence.clone(),
+            requests: n,
+            plain: 0,
+            reencoded: 0,
+            seconds: 0.0,
+        };
+        let start = web_time::Instant::now();
+        for (k, (plain, reencoded)) in requests.iter().flatten().enumerate() {
+            super::run::stage(event, &name, k, n);
+            for (request, count) in [(plain, &mut row.plain), (reencoded, &mut row.reencoded)] {
+                let screened = guard
+                    .screen(&model.model, train, &request.submitted)
+                    .await?;
+                *count += usize::from(screened.checks.iter().any(|c| c.flagged));
+            }
+        }
+        row.seconds = start.elapsed().as_secs_f64() / (2 * n) as f64;
+        measured.false_rejection.push(row);
+        save(Saved::Measured(measured))?;
+    }
+    Ok(screening
+        .iter()
+        .filter_map(|d| measured.false_rejection(d, n).cloned())
+        .collect())
+}
+
+/// The one-sided upper confidence bound (Clopper-Pearson, exact) on a rate observed as `k`
+/// of `n`: the largest rate under which seeing `k` or fewer has probability at least
+/// `1 - confidence`.
+pub fn upper_bound(k: usize, n: usize, confidence: f64) -> f64 {
+    if n == 0 || k >= n {
+        return 1.0;
+    }
+    let tail = 1.0 - confidence;
+    // P(X <= k) for X ~ Binomial(n, p) falls as p rises: bisect for P = tail.
+    let cdf = |p: f64| -> f64 {
+        let (ln_p, ln_q) = (p.ln(), (1.0 - p).ln());
+        let mut ln_choose = 0.0;
+        let mut sum = 0.0;
+        for i in 0..=k {
+            if i > 0 {
+                ln_choose += ((n - i + 1) as f64).ln() - (i as f64).ln();
+            }
+            sum += (ln_choose + i as f64 * ln_p + (n - i) as f64 * ln_q).exp();
+        }
+        sum
+    };
+    let (mut lo, mut hi) = (k as f64 / n as f64, 1.0);
+    for _ in 0..100 {
+        let mid = 0.5 * (lo + hi);
+        if cdf(mid) > tail {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    hi
+}
+
+#[cfg(test)]
+mod tests {
+    use super::upper_bound;
+
+    #[test]
+    fn clopper_pearson_upper_bounds() {
+        // None of n: 1 - (1 - confidence)^(1/n).
+        let none = 1.0 - 0.05f64.powf(1.0 / 500.0);
+        assert!((upper_bound(0, 500, 0.95) - none).abs() < 1e-9);
+        assert!((upper_bound(0, 20, 0.95) - 0.1391).abs() < 1e-3);
+        // One of 20 (R: binom.test(1, 20, alternative = "less")$conf.int[2] = 0.2161).
+        assert!((upper_bound(1, 20, 0.95) - 0.2161).abs() < 1e-3);
+        assert_eq!(upper_bound(3, 3, 0.95), 1.0);
+    }
+}
