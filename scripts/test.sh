@@ -9,6 +9,9 @@ ensure_wasm_target
 ensure_wasm_bindgen
 ensure_chromium
 
+step "one build of each dependency per target (cargo's unit graphs)"
+bash scripts/check-unification.sh
+
 step "cargo fmt --check"
 cargo fmt --all --check
 
