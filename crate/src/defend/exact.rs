@@ -4,10 +4,10 @@
 
 use super::DefendSettings;
 use super::report::SisaSummary;
-use super::run::{mean, stage};
 use crate::data::Dataset;
 use crate::error::Result;
-use crate::experiment::{Event, ExperimentConfig};
+use crate::experiment::{Event, ExperimentConfig, stage};
+use crate::metrics::stats::mean;
 use crate::model::Trained;
 use crate::training_run::RunData;
 use crate::unlearn::Request;

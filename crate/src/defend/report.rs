@@ -180,7 +180,7 @@ impl DefendReport {
             );
         }
         if let Some(first) = self.false_rejection.first() {
-            let bound = |k| pct(super::screening::upper_bound(k, first.requests, 0.95));
+            let bound = |k| pct(crate::metrics::stats::upper_bound(k, first.requests, 0.95));
             out += &format!(
                 "\nFalse rejection over {} seeded normal requests of {}% (screening only; \
                  95% upper bound, Clopper-Pearson).\n\n| defence | plain flagged | upper bound \

@@ -11,8 +11,9 @@ use crate::attack::request::Pushed;
 use crate::attack::search::Goal;
 use crate::data::Dataset;
 use crate::error::{Error, Result};
-use crate::experiment::{Attack, Event, ExperimentConfig, craft::craft_draw};
+use crate::experiment::{Attack, Event, ExperimentConfig, craft::craft_draw, stage};
 use crate::metrics;
+use crate::metrics::stats::mean;
 use crate::model::{Cnn, Trained};
 use crate::training_run::RunData;
 use crate::unlearn::defence::fingerprint::nearest_distance;
@@ -29,24 +30,11 @@ struct Kind {
     seconds: Vec<f64>,
 }
 
-/// Tells the host how far stage `name` has come.
-pub(super) fn stage(event: &mut impl FnMut(Event), name: &str, done: usize, total: usize) {
-    event(Event::Stage {
-        name: name.into(),
-        done,
-        total,
-    });
-}
-
 /// `model`'s accuracy on `data` (class A's test images).
 async fn accuracy_on(model: &Cnn, data: &Dataset) -> Result<f64> {
     Ok(metrics::evaluate(model, data, &model.device())
         .await?
         .accuracy)
-}
-
-pub(super) fn mean(values: &[f64]) -> f64 {
-    values.iter().sum::<f64>() / values.len().max(1) as f64
 }
 
 /// Measures `config`'s defences against its requests on `model` (trained on `data`), pushing

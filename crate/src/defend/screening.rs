@@ -12,7 +12,7 @@ use crate::attack::oracle::Oracle;
 use crate::attack::request::{self, SubmittedLabel};
 use crate::data::Dataset;
 use crate::error::Result;
-use crate::experiment::{Event, ExperimentConfig, craft::draw_seed};
+use crate::experiment::{Event, ExperimentConfig, craft::draw_seed, stage};
 use crate::model::Trained;
 use crate::unlearn::defence::Defence;
 use crate::unlearn::request::forget_set;
@@ -53,7 +53,7 @@ pub async fn false_rejection(
         if requests.is_none() {
             let mut drawn = Vec::with_capacity(n);
             for draw in 0..n {
-                super::run::stage(event, "drawing normal requests", draw, n);
+                stage(event, "drawing normal requests", draw, n);
                 let seed = draw_seed(config.run.seed, draw as u64);
                 let sources = forget_set(train, class_a, percent / 100.0, seed)?;
                 let plain = request::normal(
@@ -83,7 +83,7 @@ pub async fn false_rejection(
         };
         let start = web_time::Instant::now();
         for (k, (plain, reencoded)) in requests.iter().flatten().enumerate() {
-            super::run::stage(event, &name, k, n);
+            stage(event, &name, k, n);
             for (request, count) in [(plain, &mut row.plain), (reencoded, &mut row.reencoded)] {
                 let screened = guard
                     .screen(&model.model, train, &request.submitted)
@@ -99,53 +99,4 @@ pub async fn false_rejection(
         .iter()
         .filter_map(|d| measured.false_rejection(d, n).cloned())
         .collect())
-}
-
-/// The one-sided upper confidence bound (Clopper-Pearson, exact) on a rate observed as `k`
-/// of `n`: the largest rate under which seeing `k` or fewer has probability at least
-/// `1 - confidence`.
-pub fn upper_bound(k: usize, n: usize, confidence: f64) -> f64 {
-    if n == 0 || k >= n {
-        return 1.0;
-    }
-    let tail = 1.0 - confidence;
-    // P(X <= k) for X ~ Binomial(n, p) falls as p rises: bisect for P = tail.
-    let cdf = |p: f64| -> f64 {
-        let (ln_p, ln_q) = (p.ln(), (1.0 - p).ln());
-        let mut ln_choose = 0.0;
-        let mut sum = 0.0;
-        for i in 0..=k {
-            if i > 0 {
-                ln_choose += ((n - i + 1) as f64).ln() - (i as f64).ln();
-            }
-            sum += (ln_choose + i as f64 * ln_p + (n - i) as f64 * ln_q).exp();
-        }
-        sum
-    };
-    let (mut lo, mut hi) = (k as f64 / n as f64, 1.0);
-    for _ in 0..100 {
-        let mid = 0.5 * (lo + hi);
-        if cdf(mid) > tail {
-            lo = mid;
-        } else {
-            hi = mid;
-        }
-    }
-    hi
-}
-
-#[cfg(test)]
-mod tests {
-    use super::upper_bound;
-
-    #[test]
-    fn clopper_pearson_upper_bounds() {
-        // None of n: 1 - (1 - confidence)^(1/n).
-        let none = 1.0 - 0.05f64.powf(1.0 / 500.0);
-        assert!((upper_bound(0, 500, 0.95) - none).abs() < 1e-9);
-        assert!((upper_bound(0, 20, 0.95) - 0.1391).abs() < 1e-3);
-        // One of 20 (R: binom.test(1, 20, alternative = "less")$conf.int[2] = 0.2161).
-        assert!((upper_bound(1, 20, 0.95) - 0.2161).abs() < 1e-3);
-        assert_eq!(upper_bound(3, 3, 0.95), 1.0);
-    }
 }

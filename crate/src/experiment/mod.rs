@@ -44,7 +44,8 @@ fn classes(config: &ExperimentConfig, train: &Dataset) -> Result<(u16, u16)> {
 }
 
 /// Reports a stage's progress to `event`.
-fn stage(event: &mut impl FnMut(Event), name: &str, done: usize, total: usize) {
+/// Tells the host how far stage `name` has come.
+pub fn stage(event: &mut impl FnMut(Event), name: &str, done: usize, total: usize) {
     event(Event::Stage {
         name: name.to_string(),
         done,

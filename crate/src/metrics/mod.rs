@@ -1,7 +1,9 @@
 //! Evaluation: overall and per-class accuracy, the confusion matrix, and class probabilities
-//! for a batch (the black-box interface attacks query); [`stealth`] measures crafted images.
+//! for a batch (the black-box interface attacks query); [`stealth`] measures crafted images,
+//! [`stats`] summarises measurements.
 
 pub mod features;
+pub mod stats;
 pub mod stealth;
 
 use burn::prelude::*;
