@@ -72,7 +72,8 @@ def defend(report):
     """Every kind drawn twice and met by each defence: the fingerprints pass the plain normal
     requests and refuse every re-encoded one and the pushed samples; the boundary check passes
     the normal requests and flags the pushed ones; two floors and SISA measured; over 20 more
-    normal requests, the fingerprints pass every plain one and flag every re-encoded one."""
+    normal requests, the fingerprints pass every plain one and flag every re-encoded one; each
+    defence's kept state and SISA's models counted."""
     r = load(report)
     kinds = {k["kind"]: k for k in r["kinds"]}
     assert len(kinds) == 3 and all(k["requests"] == 2 for k in kinds.values()), kinds
@@ -94,6 +95,11 @@ def defend(report):
     assert all(row["requests"] == 20 for row in screened.values()), screened
     assert screened["fingerprint"]["plain"] == 0, screened
     assert screened["fingerprint"]["reencoded"] == 20, screened
+    kept = {row["defence"]["defence"]: row["bytes"] for row in r["state"]}
+    assert kept["fingerprint"] > 0 and kept["fingerprint"] % 32 == 0, kept
+    assert kept["boundary"] > 0, kept
+    s = r["sisa"]
+    assert s["kept_bytes"] == s["shards"] * s["slices"] * s["model_bytes"] > 0, s
 
 
 if __name__ == "__main__":

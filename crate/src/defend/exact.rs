@@ -2,6 +2,8 @@
 //! run's data, unlearning normal requests by retraining the shards that held their samples.
 //! Immune to crafted pixels by construction (it never reads them); what it costs is the point.
 
+use burn::module::Module;
+
 use super::DefendSettings;
 use super::report::SisaSummary;
 use crate::data::Dataset;
@@ -65,5 +67,7 @@ pub(super) async fn sisa(
         slice_trainings_per_request: mean(&slices),
         accuracy_a_after: after.accuracy,
         first_order_seconds: 0.0,
+        kept_bytes: sisa.kept_bytes(),
+        model_bytes: model.model.num_params() * 4,
     })
 }

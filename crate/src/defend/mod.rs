@@ -4,18 +4,19 @@
 //! near-duplicate tolerance's trade-off, the adaptive attacker's margin floors and, for
 //! contrast, exact unlearning (SISA).
 //!
+//! - [`cost`]: the screening defences' false rejection over many normal requests, and what
+//!   each defence keeps;
 //! - `exact`: SISA beside the first-order service;
 //! - [`progress`]: the pieces measured so far, so a stopped run resumes;
 //! - [`reencode`]: honest uploads as JPEG re-encodings;
-//! - [`report`]: the figures and their markdown;
-//! - [`screening`]: the screening defences' false rejection over many normal requests.
+//! - [`report`]: the figures and their markdown.
 
+pub mod cost;
 mod exact;
 pub mod progress;
 pub mod reencode;
 pub mod report;
 mod run;
-pub mod screening;
 
 pub use report::DefendReport;
 pub use run::defend;

@@ -110,6 +110,21 @@ pub struct SisaSummary {
     pub accuracy_a_after: f64,
     /// The first-order service's mean seconds a request, for contrast.
     pub first_order_seconds: f64,
+    /// Bytes of the models SISA keeps (each shard after each slice).
+    #[serde(default)]
+    pub kept_bytes: usize,
+    /// Bytes of the one model the first-order service keeps, for contrast.
+    #[serde(default)]
+    pub model_bytes: usize,
+}
+
+/// What a defence keeps between requests, beyond the service's own data and model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DefenceState {
+    /// The defence.
+    pub defence: Defence,
+    /// Bytes kept (digests, measured margins, calibrations, validation accuracies).
+    pub bytes: usize,
 }
 
 /// The defences' report.
@@ -132,6 +147,9 @@ pub struct DefendReport {
     /// The screening defences over many normal requests.
     #[serde(default)]
     pub false_rejection: Vec<FalseRejection>,
+    /// What each defence keeps between requests.
+    #[serde(default)]
+    pub state: Vec<DefenceState>,
     /// The near-duplicate tolerance's trade-off.
     pub tolerance_curve: Vec<TolerancePoint>,
     /// The adaptive attacker's trade-off.
@@ -201,6 +219,13 @@ impl DefendReport {
                 );
             }
         }
+        if !self.state.is_empty() {
+            out += "\nWhat each defence keeps between requests, beyond the service's data and \
+                    model.\n\n| defence | kept |\n|---|---|\n";
+            for s in &self.state {
+                out += &format!("| {} | {} |\n", describe(&s.defence), bytes(s.bytes));
+            }
+        }
         out += &format!(
             "\nNear-duplicate tolerance (RMS pixel difference, 0-255), sample by sample: honest \
              uploads re-encoded as JPEG at quality {} vs pushed samples.\n\n| tolerance | honest \
@@ -234,7 +259,7 @@ impl DefendReport {
             out += &format!(
                 "\nSISA ({} shards x {} slices, trained in {:.0} s): test {}%, {} {}% before; \
                  {} normal requests, {:.1} s and {:.1} slice trainings each (first-order: {:.2} \
-                 s), {} {}% after.\n",
+                 s), {} {}% after; it keeps {} of models (the first-order service: {}).\n",
                 s.shards,
                 s.slices,
                 s.train_seconds,
@@ -246,10 +271,21 @@ impl DefendReport {
                 s.slice_trainings_per_request,
                 s.first_order_seconds,
                 c.class_a,
-                pct(s.accuracy_a_after)
+                pct(s.accuracy_a_after),
+                bytes(s.kept_bytes),
+                bytes(s.model_bytes)
             );
         }
         out
+    }
+}
+
+/// A byte count in B, kB or MB (decimal).
+fn bytes(n: usize) -> String {
+    match n {
+        n if n >= 1_000_000 => format!("{:.1} MB", n as f64 / 1e6),
+        n if n >= 1_000 => format!("{:.1} kB", n as f64 / 1e3),
+        n => format!("{n} B"),
     }
 }
 

@@ -3,7 +3,7 @@
 
 use super::progress::{Kept, KeptSisa, Measured, Saved, Undefended};
 use super::report::{DefenceRow, DefendReport, FloorPoint, KindRow, SisaSummary, TolerancePoint};
-use super::{DefendSettings, exact, reencode, screening};
+use super::{DefendSettings, cost, exact, reencode};
 use crate::attack::adaptive;
 use crate::attack::crossings::Crossings;
 use crate::attack::oracle::Oracle;
@@ -234,7 +234,8 @@ pub async fn defend(
         .filter_map(|(d, k)| measured.row(d, &k.name).cloned())
         .collect();
 
-    let false_rejection = screening::false_rejection(
+    let state = cost::state(config, model, &service, &kinds[0].requests[0]).await?;
+    let false_rejection = cost::false_rejection(
         config,
         settings,
         model,
@@ -298,6 +299,7 @@ pub async fn defend(
             .collect(),
         defences: rows,
         false_rejection,
+        state,
         tolerance_curve,
         adaptive,
         sisa,

@@ -127,6 +127,14 @@ impl<'a> Service<'a> {
         Ok(self)
     }
 
+    /// Bytes the defences keep between requests beyond the service's data ([`Guard::kept_bytes`],
+    /// and when monitoring the validation accuracies before and the allowances measured).
+    pub fn defence_bytes(&self) -> usize {
+        self.guard.as_ref().map_or(0, Guard::kept_bytes)
+            + self.validation_before.len() * 8
+            + self.allowances.borrow().len() * std::mem::size_of::<Allowance>()
+    }
+
     /// The service's defences (none unless [`Self::defended`]).
     pub fn guard(&self) -> Option<&Guard> {
         self.guard.as_ref()

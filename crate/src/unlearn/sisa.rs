@@ -110,6 +110,15 @@ pub struct Retrained {
 }
 
 impl Sisa {
+    /// Bytes of the models kept (every shard after every slice: 4 bytes a parameter).
+    pub fn kept_bytes(&self) -> usize {
+        self.models
+            .iter()
+            .flatten()
+            .map(|m| m.model.num_params() * 4)
+            .sum()
+    }
+
     /// Trains the ensemble of `model` architecture on `train` (validating each slice's training
     /// on `validation`): `training.epochs` epochs a slice.
     pub async fn train(

@@ -18,6 +18,11 @@ impl Fingerprints {
         Self((0..train.len()).map(|i| digest(train.image(i))).collect())
     }
 
+    /// Bytes of the digests kept (32 a training image; the set's own overhead aside).
+    pub fn bytes(&self) -> usize {
+        self.0.len() * 32
+    }
+
     /// Whether `image` is, pixel for pixel, one of the training images.
     pub fn holds(&self, image: &[u8]) -> bool {
         self.0.contains(&digest(image))

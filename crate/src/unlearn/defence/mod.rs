@@ -338,6 +338,19 @@ impl Guard {
         })
     }
 
+    /// Bytes of what the defences keep between requests beyond the service's own data: the
+    /// fingerprints' digests, the training margins measured so far (8 bytes an image) and the
+    /// membership test.
+    pub fn kept_bytes(&self) -> usize {
+        let margins: usize = self.margins.borrow().values().map(|m| m.len() * 8).sum();
+        self.fingerprints.as_ref().map_or(0, Fingerprints::bytes)
+            + margins
+            + self
+                .membership
+                .as_ref()
+                .map_or(0, |_| std::mem::size_of::<MembershipTest>())
+    }
+
     /// The margins of class `class`'s training images, measured once.
     async fn class_margins(&self, model: &Cnn, train: &Dataset, class: u16) -> Result<Vec<f64>> {
         if let Some(m) = self.margins.borrow().get(&class) {

@@ -1,5 +1,6 @@
-//! What the screening defences cost honest users, measured on many more normal requests than
-//! the main table's draws. Screening runs before any update, so a request costs only its
+//! What the defences cost: the screening defences' false rejection of honest users, measured on
+//! many more normal requests than the main table's draws, and what each defence keeps between
+//! requests. Screening runs before any update, so a request costs only its
 //! check (a forward pass, hashes or distances), and hundreds of seeded normal requests, plain
 //! and re-encoded, pin a false rejection of about 1% down where 20 draws cannot (one flag in
 //! 20 is 5%; none in 20 still allows 14%).
@@ -7,7 +8,7 @@
 use super::DefendSettings;
 use super::progress::{Measured, Saved};
 use super::reencode;
-use super::report::FalseRejection;
+use super::report::{DefenceState, FalseRejection};
 use crate::attack::oracle::Oracle;
 use crate::attack::request::{self, SubmittedLabel};
 use crate::data::Dataset;
@@ -99,4 +100,27 @@ pub async fn false_rejection(
         .iter()
         .filter_map(|d| measured.false_rejection(d, n).cloned())
         .collect())
+}
+
+/// What each defence of `config` keeps between requests once it has handled `normal` (the
+/// boundary check measures its class's training margins then, the monitor its allowance).
+pub async fn state(
+    config: &ExperimentConfig,
+    model: &Trained,
+    service: &Service<'_>,
+    normal: &Request,
+) -> Result<Vec<DefenceState>> {
+    let mut state = Vec::new();
+    for defence in &config.defences {
+        let guarded = service
+            .clone()
+            .defended(model, std::slice::from_ref(defence))
+            .await?;
+        guarded.handle(model, normal).await?;
+        state.push(DefenceState {
+            defence: defence.clone(),
+            bytes: guarded.defence_bytes(),
+        });
+    }
+    Ok(state)
 }
