@@ -87,7 +87,7 @@ pub struct FloorPoint {
 }
 
 /// Exact unlearning beside the first-order service.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct SisaSummary {
     /// Shards.
     pub shards: usize,
@@ -110,6 +110,12 @@ pub struct SisaSummary {
     pub accuracy_a_after: f64,
     /// The first-order service's mean seconds a request, for contrast.
     pub first_order_seconds: f64,
+    /// The first-order service's model: its test accuracy.
+    #[serde(default)]
+    pub first_order_accuracy: f64,
+    /// Its mean class-A test accuracy after one normal request of the first size.
+    #[serde(default)]
+    pub first_order_accuracy_a_after: f64,
     /// Bytes of the models SISA keeps (each shard after each slice).
     #[serde(default)]
     pub kept_bytes: usize,
@@ -258,8 +264,9 @@ impl DefendReport {
         if let Some(s) = &self.sisa {
             out += &format!(
                 "\nSISA ({} shards x {} slices, trained in {:.0} s): test {}%, {} {}% before; \
-                 {} normal requests, {:.1} s and {:.1} slice trainings each (first-order: {:.2} \
-                 s), {} {}% after; it keeps {} of models (the first-order service: {}).\n",
+                 {} normal requests, {:.1} s and {:.1} slice trainings each, {} {}% after; it \
+                 keeps {} of models. The first-order service: test {}%, {} {}% before, {}% after \
+                 one normal request, {:.2} s a request, one model of {}.\n",
                 s.shards,
                 s.slices,
                 s.train_seconds,
@@ -269,10 +276,14 @@ impl DefendReport {
                 s.requests,
                 s.seconds_per_request,
                 s.slice_trainings_per_request,
-                s.first_order_seconds,
                 c.class_a,
                 pct(s.accuracy_a_after),
                 bytes(s.kept_bytes),
+                pct(s.first_order_accuracy),
+                c.class_a,
+                pct(self.accuracy_a_before),
+                pct(s.first_order_accuracy_a_after),
+                s.first_order_seconds,
                 bytes(s.model_bytes)
             );
         }
