@@ -182,7 +182,8 @@ export function shiftChart(canvas, report) {
 
 /**
  * The adaptive attacker's trade-off from an `overunlearn defend` report: as the pushed samples'
- * margin floor rises, the boundary check flags fewer requests and class A keeps more accuracy.
+ * margin floor rises, the boundary check flags fewer requests and class A keeps more accuracy
+ * (the over-unlearning is the gap to the line of a normal request, the report's first kind).
  */
 export function tradeOffChart(canvas, report) {
   const points = report.adaptive;
@@ -206,6 +207,14 @@ export function tradeOffChart(canvas, report) {
           backgroundColor: PALETTE[0],
           borderDash: [6, 3],
           pointStyle: "rectRot",
+          yAxisID: "y",
+        },
+        {
+          label: `${report.config.class_a} after a normal request of that size (%)`,
+          data: points.map(() => percent(report.kinds[0].accuracy_a)),
+          borderColor: PALETTE[2],
+          borderDash: [2, 2],
+          pointRadius: 0,
           yAxisID: "y",
         },
         {

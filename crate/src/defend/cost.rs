@@ -116,10 +116,27 @@ pub async fn state(
             .clone()
             .defended(model, std::slice::from_ref(defence))
             .await?;
-        guarded.handle(model, normal).await?;
+        let handled = guarded.handle(model, normal).await?;
+        let guard = guarded.guard().expect("a defended service has a guard");
+        let detail = match guard.membership() {
+            Some(test) => format!(
+                "loss above {:.3} judged a non-member: {:.1}% of training images, {:.1}% of \
+                 held-out images",
+                test.threshold,
+                test.members_rejected * 100.0,
+                test.held_out_rejected * 100.0
+            ),
+            None => handled
+                .checks
+                .iter()
+                .map(|c| c.detail.clone())
+                .collect::<Vec<_>>()
+                .join("; "),
+        };
         state.push(DefenceState {
             defence: defence.clone(),
             bytes: guarded.defence_bytes(),
+            detail,
         });
     }
     Ok(state)

@@ -60,7 +60,7 @@ impl Default for DefendSettings {
             jpeg_quality: 90,
             screening_draws: 500,
             tolerances: vec![0.5, 1.0, 2.0, 3.0, 4.0, 6.0, 8.0],
-            floors: vec![0.0, 0.05, 0.1, 0.2, 0.3, 0.5],
+            floors: vec![0.0, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.8, 0.9, 0.95],
             floor_false_rejection: 0.01,
             sisa: SisaConfig::default(),
             sisa_requests: 2,

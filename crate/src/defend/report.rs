@@ -131,6 +131,10 @@ pub struct DefenceState {
     pub defence: Defence,
     /// Bytes kept (digests, measured margins, calibrations, validation accuracies).
     pub bytes: usize,
+    /// Its calibration and its finding on the first normal request (for the membership test,
+    /// its power: the share of held-out images it judges non-members).
+    #[serde(default)]
+    pub detail: String,
 }
 
 /// The defences' report.
@@ -227,9 +231,15 @@ impl DefendReport {
         }
         if !self.state.is_empty() {
             out += "\nWhat each defence keeps between requests, beyond the service's data and \
-                    model.\n\n| defence | kept |\n|---|---|\n";
+                    model, and its calibration or finding on a normal request.\n\n| defence | kept \
+                    | calibration or finding |\n|---|---|---|\n";
             for s in &self.state {
-                out += &format!("| {} | {} |\n", describe(&s.defence), bytes(s.bytes));
+                out += &format!(
+                    "| {} | {} | {} |\n",
+                    describe(&s.defence),
+                    bytes(s.bytes),
+                    s.detail
+                );
             }
         }
         out += &format!(
