@@ -21,22 +21,24 @@ use crate::unlearn::{Request, Service};
 
 /// Each screening defence of `config` (the monitor needs updates and is left to the main
 /// table) over `settings.screening_draws` seeded normal requests of the first size, plain and
-/// re-encoded; rows already in `measured` are reused, new ones kept through `save`.
+/// re-encoded, through `guarded` (the service defended by each of `config.defences` alone);
+/// rows already in `measured` are reused, new ones kept through `save`.
 #[allow(clippy::too_many_arguments)]
 pub async fn false_rejection(
     config: &ExperimentConfig,
     settings: &DefendSettings,
     model: &Trained,
-    service: &Service<'_>,
+    guarded: &[Service<'_>],
     train: &Dataset,
     (measured, save): (&mut Measured, &mut impl FnMut(Saved<'_>) -> Result<()>),
     event: &mut impl FnMut(Event),
 ) -> Result<Vec<FalseRejection>> {
     let n = settings.screening_draws;
-    let screening: Vec<&Defence> = config
+    let screening: Vec<(&Defence, &Service<'_>)> = config
         .defences
         .iter()
-        .filter(|d| !matches!(d, Defence::Monitor { .. }))
+        .zip(guarded)
+        .filter(|(d, _)| !matches!(d, Defence::Monitor { .. }))
         .collect();
     if n == 0 || screening.is_empty() {
         return Ok(Vec::new());
@@ -46,7 +48,7 @@ pub async fn false_rejection(
     let percent = config.percentages[0];
     let mut oracle = Oracle::new(&model.model, train.shape, train.num_classes());
     let mut requests: Option<Vec<(Request, Request)>> = None;
-    for (d, &defence) in screening.iter().enumerate() {
+    for (d, &(defence, guarded)) in screening.iter().enumerate() {
         if measured.false_rejection(defence, n).is_some() {
             continue;
         }
@@ -70,10 +72,6 @@ pub async fn false_rejection(
             }
             requests = Some(drawn);
         }
-        let guarded = service
-            .clone()
-            .defended(model, std::slice::from_ref(defence))
-            .await?;
         let guard = guarded.guard().expect("a defended service has a guard");
         let mut row = FalseRejection {
             defence: defence.clone(),
@@ -98,24 +96,21 @@ pub async fn false_rejection(
     }
     Ok(screening
         .iter()
-        .filter_map(|d| measured.false_rejection(d, n).cloned())
+        .filter_map(|(d, _)| measured.false_rejection(d, n).cloned())
         .collect())
 }
 
-/// What each defence of `config` keeps between requests once it has handled `normal` (the
-/// boundary check measures its class's training margins then, the monitor its allowance).
+/// What each defence of `config` keeps between requests once `guarded` (the service defended
+/// by each alone, fresh) has handled `normal` (the boundary check measures its class's training
+/// margins then, the monitor its allowance).
 pub async fn state(
     config: &ExperimentConfig,
     model: &Trained,
-    service: &Service<'_>,
+    guarded: &[Service<'_>],
     normal: &Request,
 ) -> Result<Vec<DefenceState>> {
     let mut state = Vec::new();
-    for defence in &config.defences {
-        let guarded = service
-            .clone()
-            .defended(model, std::slice::from_ref(defence))
-            .await?;
+    for (defence, guarded) in config.defences.iter().zip(guarded) {
         let handled = guarded.handle(model, normal).await?;
         let guard = guarded.guard().expect("a defended service has a guard");
         let detail = match guard.membership() {

@@ -166,7 +166,18 @@ pub async fn defend(
         save(Saved::Measured(measured))?;
     }
 
-    // Each defence alone.
+    // Each defence alone, calibrated once for the rows, its kept state and its false rejection
+    // (the state first: what a defence keeps after one normal request).
+    let mut guarded = Vec::with_capacity(config.defences.len());
+    for defence in &config.defences {
+        let service = service.clone();
+        guarded.push(
+            service
+                .defended(model, std::slice::from_ref(defence))
+                .await?,
+        );
+    }
+    let state = cost::state(config, model, &guarded, &kinds[0].requests[0]).await?;
     for (d, defence) in config.defences.iter().enumerate() {
         let name = format!("defence {} of {}", d + 1, config.defences.len());
         if kinds
@@ -176,10 +187,7 @@ pub async fn defend(
             continue;
         }
         stage(event, &name, 0, total);
-        let guarded = service
-            .clone()
-            .defended(model, std::slice::from_ref(defence))
-            .await?;
+        let guarded = &guarded[d];
         let mut done = 0;
         for kind in &kinds {
             if measured.row(defence, &kind.name).is_some() {
@@ -234,12 +242,11 @@ pub async fn defend(
         .filter_map(|(d, k)| measured.row(d, &k.name).cloned())
         .collect();
 
-    let state = cost::state(config, model, &service, &kinds[0].requests[0]).await?;
     let false_rejection = cost::false_rejection(
         config,
         settings,
         model,
-        &service,
+        &guarded,
         train,
         (measured, &mut save),
         event,

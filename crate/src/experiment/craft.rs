@@ -12,6 +12,7 @@ use crate::attack::request::{self, Pushed, Side, SubmittedLabel};
 use crate::attack::search::Goal;
 use crate::data::Dataset;
 use crate::error::Result;
+use crate::metrics::stats::mean;
 use crate::model::Trained;
 use crate::training_run::RunData;
 use crate::unlearn::Request;
@@ -66,11 +67,6 @@ pub struct RequestStats {
     pub mean_queries: f64,
     /// Mean seconds per crafted sample.
     pub mean_seconds: f64,
-}
-
-fn mean(values: impl Iterator<Item = f64>) -> f64 {
-    let (sum, n) = values.fold((0.0, 0usize), |(s, n), v| (s + v, n + 1));
-    if n == 0 { 0.0 } else { sum / n as f64 }
 }
 
 impl Prepared {

@@ -1,9 +1,14 @@
 //! Small statistics over measured values: means, and how far a rate seen in a few trials can
 //! be trusted.
 
-/// The mean of `values` (0 for none).
-pub fn mean(values: &[f64]) -> f64 {
-    values.iter().sum::<f64>() / values.len().max(1) as f64
+use std::borrow::Borrow;
+
+/// The mean of `values` (0 for none): a slice, a vector or an iterator of numbers.
+pub fn mean<T: Borrow<f64>>(values: impl IntoIterator<Item = T>) -> f64 {
+    let (sum, n) = values
+        .into_iter()
+        .fold((0.0, 0usize), |(s, n), v| (s + *v.borrow(), n + 1));
+    if n == 0 { 0.0 } else { sum / n as f64 }
 }
 
 /// The one-sided upper confidence bound (Clopper-Pearson, exact) on a rate observed as `k`

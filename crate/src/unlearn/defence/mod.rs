@@ -286,7 +286,7 @@ impl Guard {
                         .chunks(submitted.num_classes())
                         .map(margin::margin)
                         .collect();
-                    let mean = margins.iter().sum::<f64>() / margins.len() as f64;
+                    let mean = metrics::stats::mean(&margins);
                     let class = majority(kept.iter().map(|&i| submitted.labels[i]));
                     let normal = self.class_margins(model, train, class).await?;
                     let threshold = margin::mean_margin_threshold(
