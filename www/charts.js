@@ -187,43 +187,40 @@ export function shiftChart(canvas, report) {
  */
 export function tradeOffChart(canvas, report) {
   const points = report.adaptive;
-  const percent = (v) => v * 100;
+  const A = report.config.class_a;
+  // The floors are numbers, not categories: a linear axis keeps their spacing honest.
+  const line = (value) => points.map((p) => ({ x: p.floor, y: value(p) * 100 }));
   return new Chart(canvas, {
     type: "line",
     data: {
-      labels: points.map((p) => p.floor.toFixed(2)),
       datasets: [
         {
-          label: `${report.config.class_a} test accuracy after the request (%)`,
-          data: points.map((p) => percent(p.accuracy_a)),
+          label: `${A} after the pushed request (%)`,
+          data: line((p) => p.accuracy_a),
           borderColor: PALETTE[1],
           backgroundColor: PALETTE[1],
-          yAxisID: "y",
         },
         {
-          label: "requests flagged by the boundary check (%)",
-          data: points.map((p) => percent(p.flagged)),
+          label: "flagged by the boundary check (%)",
+          data: line((p) => p.flagged),
           borderColor: PALETTE[0],
           backgroundColor: PALETTE[0],
           borderDash: [6, 3],
           pointStyle: "rectRot",
-          yAxisID: "y",
         },
         {
-          label: `${report.config.class_a} after a normal request of that size (%)`,
-          data: points.map(() => percent(report.kinds[0].accuracy_a)),
+          label: `${A} after a normal request (%)`,
+          data: line(() => report.kinds[0].accuracy_a),
           borderColor: PALETTE[2],
           borderDash: [2, 2],
           pointRadius: 0,
-          yAxisID: "y",
         },
         {
-          label: `${report.config.class_a} before any request (%)`,
-          data: points.map(() => percent(report.accuracy_a_before)),
+          label: `${A} before any request (%)`,
+          data: line(() => report.accuracy_a_before),
           borderColor: "#999",
           borderDash: [2, 2],
           pointRadius: 0,
-          yAxisID: "y",
         },
       ],
     },
@@ -232,7 +229,12 @@ export function tradeOffChart(canvas, report) {
         title: { display: true, text: "the adaptive attacker: over-unlearning vs being caught" },
       },
       scales: {
-        x: { title: { display: true, text: "margin floor the pushed samples keep" } },
+        x: {
+          type: "linear",
+          min: 0,
+          max: 1,
+          title: { display: true, text: "margin floor the pushed samples keep" },
+        },
         y: { min: 0, max: 100, title: { display: true, text: "%" } },
       },
     },
