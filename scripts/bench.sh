@@ -48,6 +48,7 @@ build_pkg
 # The wasm the lab ships (wasm-opt -Oz, cached by hash): its size and speed are what users get.
 ensure_node_modules
 optimize_wasm "$ROOT/pkg/overunlearn_bg.wasm"
+optimize_wasm "$ROOT/pkg/webgpu/overunlearn_bg.wasm"
 
 DATA="$OVERUNLEARN_DATA"
 if [ ! -f "$DATA/cifar-10-batches-bin/data_batch_1.bin" ]; then
@@ -101,12 +102,16 @@ export RAYON_NUM_THREADS=$THREADS
 step "Chromium: this project (flex, WebGPU) and TF.js (wasm, WebGPU)"
 node "$BENCH/run.mjs" --pkg "$ROOT/pkg" --data "$DATA" "${BROWSER_FLAGS[@]}" >>"$LINES"
 
-step "wasm download size"
-WASM="$ROOT/pkg/overunlearn_bg.wasm"
-JS="$ROOT/pkg/overunlearn.js"
-printf '{"kind":"size","wasm_raw":%d,"wasm_gzip":%d,"js_raw":%d,"js_gzip":%d}\n' \
-  "$(stat -c %s "$WASM")" "$(gzip -9 -c "$WASM" | wc -c)" \
-  "$(stat -c %s "$JS")" "$(gzip -9 -c "$JS" | wc -c)" >>"$LINES"
+step "wasm download size (the CPU build and the WebGPU build)"
+for build in cpu webgpu; do
+  dir="$ROOT/pkg"
+  [ $build = webgpu ] && dir="$ROOT/pkg/webgpu"
+  WASM="$dir/overunlearn_bg.wasm"
+  JS="$dir/overunlearn.js"
+  printf '{"kind":"size","build":"%s","wasm_raw":%d,"wasm_gzip":%d,"js_raw":%d,"js_gzip":%d}\n' \
+    $build "$(stat -c %s "$WASM")" "$(gzip -9 -c "$WASM" | wc -c)" \
+    "$(stat -c %s "$JS")" "$(gzip -9 -c "$JS" | wc -c)" >>"$LINES"
+done
 
 step "pushing: ZOO, efficient, white-box ($PUSH samples each, tutorial model trained here)"
 ours_native --preset tutorial --warmup 1 --steps 1 --runs 1 --inference-batches 1 \

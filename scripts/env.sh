@@ -51,14 +51,20 @@ build_cli() {
   OVERUNLEARN="$CARGO_TARGET_DIR/release/overunlearn"
 }
 
-# The wasm core and its bindings in pkg/.
+# The wasm core's two builds and their bindings: pkg/ runs on flex alone (what the page loads
+# unless it runs on WebGPU), pkg/webgpu/ has burn's WebGPU backend too (a third of the size is
+# flex; issue 16).
 build_pkg() {
   ensure_wasm_target
   ensure_wasm_bindgen
-  step "building the wasm core (profile wasm) and pkg/"
+  local wasm="$CARGO_TARGET_DIR/wasm32-unknown-unknown"
+  step "building the wasm core: the CPU build (profile wasm-cpu, flex only) into pkg/"
+  (cd "$ROOT" && cargo build --lib --target wasm32-unknown-unknown --profile wasm-cpu \
+    --no-default-features)
+  wasm-bindgen --target web --out-dir "$ROOT/pkg" "$wasm/wasm-cpu/overunlearn.wasm"
+  step "building the wasm core: the WebGPU build (profile wasm) into pkg/webgpu/"
   (cd "$ROOT" && cargo build --lib --target wasm32-unknown-unknown --profile wasm)
-  wasm-bindgen --target web --out-dir "$ROOT/pkg" \
-    "$CARGO_TARGET_DIR/wasm32-unknown-unknown/wasm/overunlearn.wasm"
+  wasm-bindgen --target web --out-dir "$ROOT/pkg/webgpu" "$wasm/wasm/overunlearn.wasm"
 }
 
 # The npm packages of the page and its tests (npm ci again only when package-lock.json changed).
@@ -93,12 +99,14 @@ build_web() {
   build_pkg
   ensure_node_modules
   optimize_wasm "$ROOT/pkg/overunlearn_bg.wasm"
+  optimize_wasm "$ROOT/pkg/webgpu/overunlearn_bg.wasm"
   step "building the page (vite build -> dist/)"
   (cd "$ROOT" && npx vite build --logLevel warn)
   local wasm
-  wasm="$(ls "$ROOT"/dist/assets/*.wasm)"
-  printf 'release wasm: %s bytes, %s bytes gzipped (%s)\n' "$(stat -c %s "$wasm")" \
-    "$(gzip -9 -c "$wasm" | wc -c)" "${wasm#"$ROOT"/}" >&2
+  for wasm in "$ROOT"/dist/assets/*.wasm; do
+    printf 'release wasm: %s bytes, %s bytes gzipped (%s)\n' "$(stat -c %s "$wasm")" \
+      "$(gzip -9 -c "$wasm" | wc -c)" "${wasm#"$ROOT"/}" >&2
+  done
   ensure_chromium
   (cd "$ROOT" && node tests/e2e/first-step.mjs) >&2
 }

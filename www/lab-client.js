@@ -1,10 +1,17 @@
 // The page's handle on the worker: each call is a promise; progress reaches a callback.
 
-/** A promise-based client of `worker.js`. */
+/** The core's build a backend needs: "webgpu" for wgpu, "cpu" (flex only) otherwise. */
+function buildFor(backend) {
+  return backend === "wgpu" ? "webgpu" : "cpu";
+}
+
+/** A promise-based client of `worker.js`, running the core's build for `backend`. */
 export class LabClient {
-  constructor() {
+  constructor(backend) {
+    this.build = buildFor(backend);
     this.worker = new Worker(new URL("./worker.js", import.meta.url), {
       type: "module",
+      name: this.build,
     });
     this.pending = new Map();
     this.nextId = 1;

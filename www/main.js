@@ -116,7 +116,6 @@ function startIntuition() {
 /** (Re)starts the worker on the config's backend. */
 async function startBackend() {
   state.client?.worker.terminate();
-  state.client = new LabClient();
   showStage("empty");
   let backend = current().run.backend;
   if (backend === "wgpu" && !state.probe.webgpu) {
@@ -127,6 +126,7 @@ async function startBackend() {
     );
     backend = current().run.backend = "flex";
   }
+  state.client = new LabClient(backend);
   const { version } = await state.client.call("create", { backend });
   startIntuition();
   $("backend-select").value = backend;
@@ -485,7 +485,7 @@ function wire() {
 async function start() {
   wire();
   state.probe = await probeWebGpu();
-  state.client = new LabClient();
+  state.client = new LabClient(preferredBackend(state.probe));
   const defaults = JSON.parse(await state.client.call("scenario", { name: "tutorial" }));
   defaults.run.backend = preferredBackend(state.probe);
   const linkProblem = await state.store.start(defaults, location.hash);

@@ -1,15 +1,19 @@
 // The lab's Web Worker: it owns the wasm core (one `Lab`, the core's pipeline) and only
 // translates messages to core calls and back. Every request is `{ id, op, ...args }`; the answer is `{ id, ok, value }` or
 // `{ id, ok: false, error }`; progress is `{ id, progress }`. `cancel` stops a training run.
-import init, {
-  Intuition,
-  Lab,
-  checkConfig,
-  dataFiles,
-  scenario,
-  summary,
-  version,
-} from "../pkg/overunlearn.js";
+// The worker's name picks the core's build (`LabClient`): "webgpu" loads the one with burn's
+// WebGPU backend, anything else the CPU build (flex only, a third of the download).
+// Loaded without a top-level await: the message handler below must be in place at once.
+/** The core's module, set once `ready` settles (every op waits for it). */
+let core = null;
+/** Settles with the wasm instance's exports once the core's build is loaded. */
+const ready = (
+  self.name === "webgpu" ? import("../pkg/webgpu/overunlearn.js") : import("../pkg/overunlearn.js")
+).then(async (module) => {
+  const exports = await module.default();
+  core = module;
+  return exports;
+});
 
 let lab = null;
 /** The Intuition step's 2-D lab (independent of `lab`). */
@@ -23,7 +27,6 @@ const RANDOM_STEPS = new Set(["train", "craft", "unlearn", "importModel", "impor
 let cancelRequested = false;
 // Files the user handed over are authoritative: no server fallback once there are any.
 let dropped = false;
-const ready = init();
 
 /** Test hooks, reached through the protocol like every op: the wasm memory's size, and a
  * fault that kills the worker as a crash of the core would (an uncaught error). */
@@ -46,7 +49,7 @@ async function fetchBytes(url) {
 
 /** Fetches the files a config reads from the lab server's data folder; returns their count. */
 async function fetchData(configJson, base) {
-  const files = JSON.parse(dataFiles(configJson));
+  const files = JSON.parse(core.dataFiles(configJson));
   const get = async (path) => {
     const response = await fetch(new URL(path, base));
     return response.ok ? new Uint8Array(await response.arrayBuffer()) : null;
@@ -84,11 +87,10 @@ const ops = {
     let trained;
     toyTrained = new Promise((resolve) => (trained = resolve));
     try {
-      await ready;
       await previous;
       toy?.free();
       toy = null;
-      toy = await Intuition.create(seed);
+      toy = await core.Intuition.create(seed);
       return JSON.parse(toy.ready());
     } finally {
       trained();
@@ -99,16 +101,15 @@ const ops = {
     return JSON.parse(await toy.scene(percent, tau));
   },
   async create({ backend }) {
-    await ready;
     lab?.free();
     lab = null;
-    lab = await Lab.create(backend);
+    lab = await core.Lab.create(backend);
     dropped = false;
-    return { backend: lab.backend(), version: version() };
+    return { backend: lab.backend(), version: core.version() };
   },
-  scenario: async ({ name }) => (await ready, scenario(name)),
-  checkConfig: async ({ config }) => (await ready, checkConfig(config)),
-  summary: async ({ config }) => (await ready, summary(config)),
+  scenario: async ({ name }) => core.scenario(name),
+  checkConfig: async ({ config }) => core.checkConfig(config),
+  summary: async ({ config }) => core.summary(config),
   configure: async ({ config }) => JSON.parse(lab.configure(config)),
   stage: async () => lab.stage(),
   async addFiles({ files }) {
@@ -171,6 +172,7 @@ self.onmessage = async ({ data }) => {
   const { id, op, ...args } = data;
   const progress = (value) => self.postMessage({ id, progress: value });
   try {
+    await ready;
     const standalone = ["create", "scenario", "checkConfig", "summary", "intuition", "scene"];
     if (![...standalone, "memory", "fault"].includes(op) && !lab) {
       throw new Error("the lab's backend is not started");

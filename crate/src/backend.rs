@@ -33,12 +33,26 @@ impl BackendKind {
     pub async fn device(self) -> Result<Device> {
         match self {
             Self::Flex => Ok(Device::flex()),
-            Self::Wgpu => Device::wgpu_options()
-                .init_async()
-                .await
-                .map_err(|e| Error::backend(self.name(), format!("no usable GPU adapter: {e}"))),
+            Self::Wgpu => wgpu_device().await,
         }
     }
+}
+
+#[cfg(feature = "webgpu")]
+async fn wgpu_device() -> Result<Device> {
+    Device::wgpu_options()
+        .init_async()
+        .await
+        .map_err(|e| Error::backend("wgpu", format!("no usable GPU adapter: {e}")))
+}
+
+#[cfg(not(feature = "webgpu"))]
+async fn wgpu_device() -> Result<Device> {
+    Err(Error::backend(
+        "wgpu",
+        "this build of the core has flex only (built without the `webgpu` feature; the page \
+         loads its WebGPU build for wgpu)",
+    ))
 }
 
 crate::named!(BackendKind, "backend", aliases: ["webgpu" => BackendKind::Wgpu]);

@@ -35,13 +35,7 @@ const pairs = [
     "tfjs-wasm-threads",
     "TF.js wasm, 2 threads",
   ],
-  [
-    "Chromium, WebGPU (SwiftShader)",
-    "browser",
-    "ours-wgpu",
-    "tfjs-webgpu",
-    "TF.js WebGPU",
-  ],
+  ["Chromium, WebGPU (SwiftShader)", "browser", "ours-wgpu", "tfjs-webgpu", "TF.js WebGPU"],
 ];
 console.log(
   "| where | preset | peer | train img/s: ours | peer | ours/peer | inference img/s: ours | peer | ours/peer |",
@@ -51,11 +45,7 @@ for (const preset of ["tutorial", "lab"])
   for (const [label, where, ours, peer, peerName] of pairs) {
     const get = (p) =>
       find(
-        (l) =>
-          l.kind === "throughput" &&
-          l.where === where &&
-          l.peer === p &&
-          l.preset === preset,
+        (l) => l.kind === "throughput" && l.where === where && l.peer === p && l.preset === preset,
       );
     const a = get(ours);
     const b = get(peer);
@@ -65,16 +55,17 @@ for (const preset of ["tutorial", "lab"])
     );
   }
 
-const size = find((l) => l.kind === "size");
 const first = find((l) => l.kind === "first_step");
 console.log("\n| browser start-up | value |\n|---|--:|");
-if (size) {
-  const mb = (b) => (b / 1e6).toFixed(2) + " MB";
+const mb = (b) => (b / 1e6).toFixed(2) + " MB";
+const builds = { cpu: "CPU build (pkg/, flex only)", webgpu: "WebGPU build (pkg/webgpu/)" };
+for (const size of lines.filter((l) => l.kind === "size")) {
+  const build = builds[size.build] ?? size.build;
   console.log(
-    `| wasm download (overunlearn_bg.wasm), raw / gzip -9 | ${mb(size.wasm_raw)} / ${mb(size.wasm_gzip)} |`,
+    `| wasm download, ${build}, raw / gzip -9 | ${mb(size.wasm_raw)} / ${mb(size.wasm_gzip)} |`,
   );
   console.log(
-    `| JS glue (overunlearn.js), raw / gzip -9 | ${fmt(size.js_raw / 1e3, 1)} kB / ${fmt(size.js_gzip / 1e3, 1)} kB |`,
+    `| JS glue, ${build}, raw / gzip -9 | ${fmt(size.js_raw / 1e3, 1)} kB / ${fmt(size.js_gzip / 1e3, 1)} kB |`,
   );
 }
 if (first)
@@ -87,9 +78,7 @@ if (first)
 const push = lines.filter((l) => l.kind === "push");
 if (push.length) {
   const meta = find((l) => l.kind === "push_meta");
-  console.log(
-    `\nPushing (untargeted, default limits${meta ? `, ${meta.note}` : ""}):\n`,
-  );
+  console.log(`\nPushing (untargeted, default limits${meta ? `, ${meta.note}` : ""}):\n`);
   console.log(
     "| search | samples | crossed | queries / sample | seconds / sample |\n|---|--:|--:|--:|--:|",
   );

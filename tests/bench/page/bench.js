@@ -2,7 +2,6 @@
 // the same architecture, batches and images, with the timing rules of crate/src/bench.rs.
 // run.mjs calls window.runPeer(peer, config) once per fresh page.
 /* global tf */
-import init, { Lab } from "/pkg/overunlearn.js";
 
 const DATA = "/data/cifar-10-batches-bin/";
 
@@ -40,18 +39,16 @@ const PRESETS = {
   ],
 };
 
-/** This project: Lab.bench on `backend` ("flex" or "wgpu"). */
+/** This project: Lab.bench on `backend` ("flex" or "wgpu"), with the core's build the page
+ * loads for it (the CPU build for flex, the WebGPU build for wgpu). */
 async function runOurs(backend, config) {
-  await init();
-  const lab = await Lab.create(backend);
-  lab.addFile(
-    "cifar-10-batches-bin/batches.meta.txt",
-    await fetchBytes("batches.meta.txt"),
+  const core = await import(
+    backend === "wgpu" ? "/pkg/webgpu/overunlearn.js" : "/pkg/overunlearn.js"
   );
-  lab.addFile(
-    "cifar-10-batches-bin/data_batch_1.bin",
-    await fetchBytes("data_batch_1.bin"),
-  );
+  await core.default();
+  const lab = await core.Lab.create(backend);
+  lab.addFile("cifar-10-batches-bin/batches.meta.txt", await fetchBytes("batches.meta.txt"));
+  lab.addFile("cifar-10-batches-bin/data_batch_1.bin", await fetchBytes("data_batch_1.bin"));
   const report = JSON.parse(await lab.bench(JSON.stringify(config)));
   return {
     train_runs: report.train_runs,
@@ -127,15 +124,8 @@ function registerWasmConvFilterGrad() {
       const { strides, pad, dataFormat, filterShape } = attrs;
       const stride = Array.isArray(strides) ? strides : [strides, strides];
       const [kh, kw] = filterShape;
-      if (
-        stride[0] !== 1 ||
-        stride[1] !== 1 ||
-        dataFormat !== "NHWC" ||
-        kh !== kw
-      )
-        throw new Error(
-          "Conv2DBackpropFilter (bench): stride 1, NHWC, square filters only",
-        );
+      if (stride[0] !== 1 || stride[1] !== 1 || dataFormat !== "NHWC" || kh !== kw)
+        throw new Error("Conv2DBackpropFilter (bench): stride 1, NHWC, square filters only");
       const padding = pad === "same" ? (kh - 1) / 2 : pad === "valid" ? 0 : pad;
       const run = (name, inputs, attrs) =>
         tf.getKernel(name, "wasm").kernelFunc({ inputs, backend, attrs });
@@ -165,8 +155,7 @@ async function runTf(backend, config) {
     tf.wasm.setWasmPaths("/node_modules/@tensorflow/tfjs-backend-wasm/dist/");
     registerWasmConvFilterGrad();
   }
-  if (!(await tf.setBackend(backend)))
-    throw new Error(`TF.js backend ${backend} unavailable`);
+  if (!(await tf.setBackend(backend))) throw new Error(`TF.js backend ${backend} unavailable`);
   await tf.ready();
   const bytes = await fetchBytes("data_batch_1.bin");
   const bs = config.batch_size;
@@ -210,9 +199,7 @@ async function runTf(backend, config) {
   }
   const inference = [];
   for (let k = 0; k < config.inference_batches; k++)
-    inference.push(
-      tfBatch(bytes, k * config.inference_batch, config.inference_batch).x,
-    );
+    inference.push(tfBatch(bytes, k * config.inference_batch, config.inference_batch).x);
   const predict = async (x) => {
     const out = tf.tidy(() => model.predict(x));
     await out.data();
@@ -224,8 +211,7 @@ async function runTf(backend, config) {
     const t = performance.now();
     for (const x of inference) await predict(x);
     inferenceRuns.push(
-      (config.inference_batches * config.inference_batch * 1000) /
-        (performance.now() - t),
+      (config.inference_batches * config.inference_batch * 1000) / (performance.now() - t),
     );
   }
   const env = tf.env();
@@ -238,10 +224,7 @@ async function runTf(backend, config) {
     last_loss: lastLoss,
     tfjs: tf.version.tfjs,
     simd: backend === "wasm" ? env.getBool("WASM_HAS_SIMD_SUPPORT") : undefined,
-    threads:
-      backend === "wasm"
-        ? env.getBool("WASM_HAS_MULTITHREAD_SUPPORT")
-        : undefined,
+    threads: backend === "wasm" ? env.getBool("WASM_HAS_MULTITHREAD_SUPPORT") : undefined,
   };
 }
 
@@ -252,8 +235,7 @@ async function runTf(backend, config) {
 window.runPeer = async (peer, config) => {
   const [who, backend, threads] = peer.split("-");
   if (threads) {
-    if (!crossOriginIsolated)
-      throw new Error("the page is not cross-origin isolated");
+    if (!crossOriginIsolated) throw new Error("the page is not cross-origin isolated");
     tf.wasm.setThreadsCount(2);
   }
   return who === "ours" ? runOurs(backend, config) : runTf(backend, config);
