@@ -12,6 +12,9 @@ ensure_chromium
 step "one build of each dependency per target (cargo's unit graphs)"
 bash scripts/check-unification.sh
 
+step "the README's copies of the experiment reports"
+python3 tests/readme_reports.py
+
 step "cargo fmt --check"
 cargo fmt --all --check
 

@@ -99,6 +99,7 @@ fn crafting_then_unlearning_is_deterministic_and_reuses_kept_crossings() {
     let config = ExperimentConfig {
         class_a: names[0].clone(),
         class_b: names[1].clone(),
+        blend_class: Some(names[2].clone()),
         percentages: vec![50.0],
         attacks: vec![
             Attack::Blending { ratio: 0.5 },
@@ -136,6 +137,20 @@ fn crafting_then_unlearning_is_deterministic_and_reuses_kept_crossings() {
             .collect::<Vec<_>>()
     };
     assert_eq!(accuracies(&whole), accuracies(&split));
+
+    // Blending's effect shows on the blend class: the markdown gives it its own column.
+    let markdown = whole.markdown();
+    let blend_row = &whole.rows[1];
+    assert!(matches!(blend_row.attack, Attack::Blending { .. }));
+    let cell = format!(
+        "| {:.1} | {:.1} | {:.1} | {:.3} |",
+        blend_row.accuracy_a * 100.0,
+        blend_row.accuracy_b * 100.0,
+        blend_row.per_class[2] * 100.0,
+        blend_row.stats.mean_ssim
+    );
+    assert!(markdown.contains(&format!("| {} % | mean SSIM", names[2])), "{markdown}");
+    assert!(markdown.contains(&cell), "{cell} not in {markdown}");
 
     // The gallery shows the submitted images beside their originals.
     let pushing = &crafted.requests[2];

@@ -146,20 +146,36 @@ impl ExperimentReport {
                 _ => String::new(),
             }
         );
+        // Blending's effect shows on the blend class: a column of its own where it is not class B.
+        let blend_column = c
+            .blend_class
+            .as_ref()
+            .filter(|b| **b != c.class_b)
+            .and_then(|b| Some((b, self.class_names.iter().position(|n| n == b)?)));
         if let Some(blend) = &c.blend_class {
             out += &format!(
-                "Blending mixes {blend} images into {}'s; targeted pushing aims at {}.\n\n",
-                c.class_a, c.class_b
+                "Blending mixes {blend} images into {}'s; targeted pushing aims at {}.{}\n\n",
+                c.class_a,
+                c.class_b,
+                blend_column.map_or(String::new(), |(b, i)| format!(
+                    " Before unlearning: {b} test {}%.",
+                    pct(self.before.per_class[i])
+                ))
             );
         }
         let tau = |r: &Row| r.tau.map_or("-".to_string(), |t| format!("{t:.2e}"));
+        let (blend_head, blend_rule) =
+            blend_column.map_or((String::new(), ""), |(b, _)| (format!(" {b} % |"), "---|"));
         out += &format!(
-            "| request | tau | attack | label | crafted | overall % | {} % | {} % | mean SSIM | mean l2 | queries/sample |\n|---|---|---|---|---|---|---|---|---|---|---|\n",
+            "| request | tau | attack | label | crafted | overall % | {} % | {} % |{blend_head} mean SSIM | mean l2 | queries/sample |\n|---|---|---|---|---|---|---|---|{blend_rule}---|---|---|\n",
             c.class_a, c.class_b
         );
         for r in &self.rows {
+            let blend_cell = blend_column.map_or(String::new(), |(_, i)| {
+                format!(" {} |", pct(r.per_class[i]))
+            });
             out += &format!(
-                "| {} ({}%) | {} | {} | {:?} | {} | {} | {} | {} | {:.3} | {:.3} | {:.0} |\n",
+                "| {} ({}%) | {} | {} | {:?} | {} | {} | {} | {} |{blend_cell} {:.3} | {:.3} | {:.0} |\n",
                 r.stats.size,
                 r.percent,
                 tau(r),
