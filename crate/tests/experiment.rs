@@ -149,7 +149,10 @@ fn crafting_then_unlearning_is_deterministic_and_reuses_kept_crossings() {
         blend_row.per_class[2] * 100.0,
         blend_row.stats.mean_ssim
     );
-    assert!(markdown.contains(&format!("| {} % | mean SSIM", names[2])), "{markdown}");
+    assert!(
+        markdown.contains(&format!("| {} % | mean SSIM", names[2])),
+        "{markdown}"
+    );
     assert!(markdown.contains(&cell), "{cell} not in {markdown}");
 
     // The gallery shows the submitted images beside their originals.
