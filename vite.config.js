@@ -59,6 +59,10 @@ export const CONTENT_SECURITY_POLICY = [
 
 const headers = {
   "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+  // Cross-origin isolation: the multi-threaded core shares its memory with its workers
+  // (SharedArrayBuffer), which browsers allow only in an isolated page.
+  "Cross-Origin-Opener-Policy": "same-origin",
+  "Cross-Origin-Embedder-Policy": "require-corp",
   "X-Content-Type-Options": "nosniff",
   "Referrer-Policy": "no-referrer",
 };

@@ -19,10 +19,11 @@ export WASM_BINDGEN_TEST_TIMEOUT="${WASM_BINDGEN_TEST_TIMEOUT:-900}"
 
 step() { printf '\n==> %s\n' "$*" >&2; }
 
-# The Rust wasm target.
+# The Rust wasm target, and std's sources for the multi-threaded build (-Zbuild-std).
 ensure_wasm_target() {
   rustup target list --installed | grep -qx wasm32-unknown-unknown ||
     rustup target add wasm32-unknown-unknown
+  rustup component list --installed | grep -q '^rust-src' || rustup component add rust-src
 }
 
 # wasm-bindgen's CLI at exactly the version in Cargo.lock (without --locked: see TOOLCHAIN.md).
@@ -51,9 +52,10 @@ build_cli() {
   OVERUNLEARN="$CARGO_TARGET_DIR/release/overunlearn"
 }
 
-# The wasm core's two builds and their bindings: pkg/ runs on flex alone (what the page loads
-# unless it runs on WebGPU), pkg/webgpu/ has burn's WebGPU backend too (a third of the size is
-# flex; issue 16).
+# The wasm core's three builds and their bindings: pkg/ runs on flex alone in one thread, the
+# fallback where the page is not cross-origin isolated; pkg/threads/ is the same on all the
+# browser's cores (what a flex page loads where it is isolated); pkg/webgpu/ has burn's WebGPU
+# backend too (a third of the size is flex; issue 16).
 build_pkg() {
   ensure_wasm_target
   ensure_wasm_bindgen
@@ -62,6 +64,23 @@ build_pkg() {
   (cd "$ROOT" && cargo build --lib --target wasm32-unknown-unknown --profile wasm-cpu \
     --no-default-features)
   wasm-bindgen --target web --out-dir "$ROOT/pkg" "$wasm/wasm-cpu/overunlearn.wasm"
+  step "building the wasm core: the multi-threaded CPU build (profile wasm-threads) into pkg/threads/"
+  # std rebuilt with atomics (the pinned stable toolchain allows -Zbuild-std with
+  # RUSTC_BOOTSTRAP=1), a shared memory the browser's workers import, and the TLS symbols
+  # wasm-bindgen's thread start-up needs. RUSTFLAGS replaces .cargo/config.toml's, so +simd128
+  # is repeated here.
+  (cd "$ROOT" && RUSTC_BOOTSTRAP=1 RUSTFLAGS="-C target-feature=+atomics,+bulk-memory,+simd128 \
+    -C link-arg=--shared-memory -C link-arg=--import-memory -C link-arg=--max-memory=4294967296 \
+    -C link-arg=--export=__wasm_init_tls -C link-arg=--export=__tls_size \
+    -C link-arg=--export=__tls_align -C link-arg=--export=__tls_base" \
+    cargo build --lib --target wasm32-unknown-unknown --profile wasm-threads \
+    --no-default-features --features threads -Z build-std=panic_abort,std)
+  # (std rebuilt here keeps its symbol names: 14 MB of name section, dropped.)
+  wasm-bindgen --target web --remove-name-section --out-dir "$ROOT/pkg/threads" \
+    "$wasm/wasm-threads/overunlearn.wasm"
+  # wasm-bindgen-rayon's worker imports the bindings as its package, three folders up.
+  printf '{ "name": "overunlearn-threads", "type": "module", "main": "overunlearn.js" }\n' \
+    > "$ROOT/pkg/threads/package.json"
   step "building the wasm core: the WebGPU build (profile wasm) into pkg/webgpu/"
   (cd "$ROOT" && cargo build --lib --target wasm32-unknown-unknown --profile wasm)
   wasm-bindgen --target web --out-dir "$ROOT/pkg/webgpu" "$wasm/wasm/overunlearn.wasm"
@@ -84,7 +103,7 @@ optimize_wasm() {
   mkdir -p "$cache"
   if [ ! -s "$cache/$sum.wasm" ]; then
     step "optimising the wasm for size (wasm-opt -Oz; cached afterwards)"
-    "$ROOT/node_modules/.bin/wasm-opt" -Oz --enable-bulk-memory --enable-sign-ext \
+    "$ROOT/node_modules/.bin/wasm-opt" -Oz --enable-bulk-memory --enable-sign-ext --enable-threads \
       --enable-mutable-globals --enable-nontrapping-float-to-int --enable-reference-types \
       --enable-multivalue "$wasm" -o "$cache/$sum.wasm.tmp"
     mv "$cache/$sum.wasm.tmp" "$cache/$sum.wasm"
@@ -99,6 +118,7 @@ build_web() {
   build_pkg
   ensure_node_modules
   optimize_wasm "$ROOT/pkg/overunlearn_bg.wasm"
+  optimize_wasm "$ROOT/pkg/threads/overunlearn_bg.wasm"
   optimize_wasm "$ROOT/pkg/webgpu/overunlearn_bg.wasm"
   step "building the page (vite build -> dist/)"
   (cd "$ROOT" && npx vite build --logLevel warn)

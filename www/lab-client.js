@@ -1,8 +1,11 @@
 // The page's handle on the worker: each call is a promise; progress reaches a callback.
 
-/** The core's build a backend needs: "webgpu" for wgpu, "cpu" (flex only) otherwise. */
+/** The core's build a backend needs: "webgpu" for wgpu; for flex, "threads" (all the cores)
+ * where the page is cross-origin isolated (shared memory needs it), "cpu" (one thread) where
+ * it is not. */
 function buildFor(backend) {
-  return backend === "wgpu" ? "webgpu" : "cpu";
+  if (backend === "wgpu") return "webgpu";
+  return globalThis.crossOriginIsolated ? "threads" : "cpu";
 }
 
 /** A promise-based client of `worker.js`, running the core's build for `backend`. */

@@ -37,6 +37,11 @@ window.labTimings = {};
  * fault injected into the worker, handled as a crash of the core is. */
 window.labTest = {
   memory: () => state.client.call("memory"),
+  /** SHA-256 (hex) of the trained model's file: equal files, equal weights bit for bit. */
+  async modelSha256() {
+    const digest = await crypto.subtle.digest("SHA-256", await state.client.call("exportModel"));
+    return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
+  },
   fault: () => guard(() => state.client.call("fault")),
 };
 const mark = (name) => (window.labTimings[name] ??= performance.now());
@@ -96,10 +101,14 @@ async function recover(error) {
 
 // ---- backend ----------------------------------------------------------------------------
 
-function describeBackend(backend) {
+function describeBackend(backend, threads) {
   const p = state.probe;
   if (backend === "wgpu") return `WebGPU · ${p.adapter}${p.fallback ? " (software adapter)" : ""}`;
-  return "flex (CPU, WebAssembly)";
+  if (threads > 1) return `flex (CPU, WebAssembly, ${threads} threads)`;
+  return crossOriginIsolated
+    ? "flex (CPU, WebAssembly, 1 thread)"
+    : "flex (CPU, WebAssembly, 1 thread: the page is not cross-origin isolated, so it cannot " +
+        "share memory with more)";
 }
 
 /** Trains the Intuition step's network in the current worker, in the background, the first
@@ -127,10 +136,10 @@ async function startBackend() {
     backend = current().run.backend = "flex";
   }
   state.client = new LabClient(backend);
-  const { version } = await state.client.call("create", { backend });
+  const { version, threads } = await state.client.call("create", { backend });
   startIntuition();
   $("backend-select").value = backend;
-  $("backend-status").textContent = describeBackend(backend);
+  $("backend-status").textContent = describeBackend(backend, threads);
   $("backend-status").dataset.backend = backend;
   $("version").textContent = `core ${version}`;
   showConfig();

@@ -2,15 +2,25 @@
 // translates messages to core calls and back. Every request is `{ id, op, ...args }`; the answer is `{ id, ok, value }` or
 // `{ id, ok: false, error }`; progress is `{ id, progress }`. `cancel` stops a training run.
 // The worker's name picks the core's build (`LabClient`): "webgpu" loads the one with burn's
-// WebGPU backend, anything else the CPU build (flex only, a third of the download).
+// WebGPU backend, "threads" the CPU build on all the browser's cores (its thread pool started
+// before anything runs), anything else the single-threaded CPU build.
 // Loaded without a top-level await: the message handler below must be in place at once.
+const builds = {
+  webgpu: () => import("../pkg/webgpu/overunlearn.js"),
+  threads: () => import("../pkg/threads/overunlearn.js"),
+  cpu: () => import("../pkg/overunlearn.js"),
+};
 /** The core's module, set once `ready` settles (every op waits for it). */
 let core = null;
+/** The threads flex's kernels run on. */
+let threads = 1;
 /** Settles with the wasm instance's exports once the core's build is loaded. */
-const ready = (
-  self.name === "webgpu" ? import("../pkg/webgpu/overunlearn.js") : import("../pkg/overunlearn.js")
-).then(async (module) => {
+const ready = (builds[self.name] ?? builds.cpu)().then(async (module) => {
   const exports = await module.default();
+  if (module.initThreadPool) {
+    threads = navigator.hardwareConcurrency || 1;
+    await module.initThreadPool(threads);
+  }
   core = module;
   return exports;
 });
@@ -40,20 +50,19 @@ const testOps = {
     }),
 };
 
-/** The bytes at `url`; throws naming it when the server does not answer with them. */
-async function fetchBytes(url) {
+/** The bytes at `url`; when the server does not answer with them, null if `optional`, else an
+ * error naming the URL. */
+async function fetchBytes(url, { optional = false } = {}) {
   const response = await fetch(url);
-  if (!response.ok) throw new Error(`${url}: the server answered ${response.status}`);
-  return new Uint8Array(await response.arrayBuffer());
+  if (response.ok) return new Uint8Array(await response.arrayBuffer());
+  if (optional) return null;
+  throw new Error(`${url}: the server answered ${response.status}`);
 }
 
 /** Fetches the files a config reads from the lab server's data folder; returns their count. */
 async function fetchData(configJson, base) {
   const files = JSON.parse(core.dataFiles(configJson));
-  const get = async (path) => {
-    const response = await fetch(new URL(path, base));
-    return response.ok ? new Uint8Array(await response.arrayBuffer()) : null;
-  };
+  const get = (path) => fetchBytes(new URL(path, base), { optional: true });
   let count = 0;
   /** Hands `path` to the core if the server has it; says whether it did. */
   const add = async (path) => {
@@ -105,7 +114,7 @@ const ops = {
     lab = null;
     lab = await core.Lab.create(backend);
     dropped = false;
-    return { backend: lab.backend(), version: core.version() };
+    return { backend: lab.backend(), version: core.version(), threads };
   },
   scenario: async ({ name }) => core.scenario(name),
   checkConfig: async ({ config }) => core.checkConfig(config),

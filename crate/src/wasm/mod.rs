@@ -24,6 +24,11 @@ pub fn start() {
     console_error_panic_hook::set_once();
 }
 
+/// Starts the thread pool flex's kernels run on (the multi-threaded build only): call it once,
+/// before any other call, from a worker, with the number of threads.
+#[cfg(feature = "threads")]
+pub use wasm_bindgen_rayon::init_thread_pool;
+
 /// This build's version.
 #[wasm_bindgen]
 pub fn version() -> String {
