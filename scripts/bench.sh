@@ -48,6 +48,7 @@ build_pkg
 # The wasm the lab ships (wasm-opt -Oz, cached by hash): its size and speed are what users get.
 ensure_node_modules
 optimize_wasm "$ROOT/pkg/overunlearn_bg.wasm"
+optimize_wasm "$ROOT/pkg/threads/overunlearn_bg.wasm"
 optimize_wasm "$ROOT/pkg/webgpu/overunlearn_bg.wasm"
 
 DATA="$OVERUNLEARN_DATA"
@@ -102,10 +103,10 @@ export RAYON_NUM_THREADS=$THREADS
 step "Chromium: this project (flex, WebGPU) and TF.js (wasm, WebGPU)"
 node "$BENCH/run.mjs" --pkg "$ROOT/pkg" --data "$DATA" "${BROWSER_FLAGS[@]}" >>"$LINES"
 
-step "wasm download size (the CPU build and the WebGPU build)"
-for build in cpu webgpu; do
+step "wasm download size (the CPU builds and the WebGPU build)"
+for build in cpu threads webgpu; do
   dir="$ROOT/pkg"
-  [ $build = webgpu ] && dir="$ROOT/pkg/webgpu"
+  [ $build != cpu ] && dir="$ROOT/pkg/$build"
   WASM="$dir/overunlearn_bg.wasm"
   JS="$dir/overunlearn.js"
   printf '{"kind":"size","build":"%s","wasm_raw":%d,"wasm_gzip":%d,"js_raw":%d,"js_gzip":%d}\n' \

@@ -29,11 +29,18 @@ const pairs = [
   ["native, CPU (1 thread)", "native1", "ours-flex", "pytorch", "PyTorch"],
   ["Chromium, CPU (wasm)", "browser", "ours-flex", "tfjs-wasm", "TF.js wasm"],
   [
-    "Chromium, CPU (wasm), COOP/COEP page",
+    "Chromium, CPU (wasm), COOP/COEP page, threads",
     "browser",
-    "ours-flex",
+    "ours-flex-threads",
     "tfjs-wasm-threads",
     "TF.js wasm, 2 threads",
+  ],
+  [
+    "Chromium, CPU (wasm): threads vs one thread",
+    "browser",
+    "ours-flex-threads",
+    "ours-flex",
+    "this project, 1 thread",
   ],
   ["Chromium, WebGPU (SwiftShader)", "browser", "ours-wgpu", "tfjs-webgpu", "TF.js WebGPU"],
 ];
@@ -51,14 +58,18 @@ for (const preset of ["tutorial", "lab"])
     const b = get(peer);
     if (!a && !b) continue;
     console.log(
-      `| ${label} | ${preset} | ${peerName} | ${cell(a, "train_images_per_sec")} | ${cell(b, "train_images_per_sec")} | ${ratio(a?.train_images_per_sec, b?.train_images_per_sec)} | ${cell(a, "inference_images_per_sec")} | ${cell(b, "inference_images_per_sec")} | ${ratio(a?.inference_images_per_sec, b?.inference_images_per_sec)} |`,
+      `| ${label}${a?.threads > 1 ? ` (${a.threads} threads)` : ""} | ${preset} | ${peerName} | ${cell(a, "train_images_per_sec")} | ${cell(b, "train_images_per_sec")} | ${ratio(a?.train_images_per_sec, b?.train_images_per_sec)} | ${cell(a, "inference_images_per_sec")} | ${cell(b, "inference_images_per_sec")} | ${ratio(a?.inference_images_per_sec, b?.inference_images_per_sec)} |`,
     );
   }
 
 const first = find((l) => l.kind === "first_step");
 console.log("\n| browser start-up | value |\n|---|--:|");
 const mb = (b) => (b / 1e6).toFixed(2) + " MB";
-const builds = { cpu: "CPU build (pkg/, flex only)", webgpu: "WebGPU build (pkg/webgpu/)" };
+const builds = {
+  cpu: "CPU build (pkg/, flex only)",
+  threads: "multi-threaded CPU build (pkg/threads/)",
+  webgpu: "WebGPU build (pkg/webgpu/)",
+};
 for (const size of lines.filter((l) => l.kind === "size")) {
   const build = builds[size.build] ?? size.build;
   console.log(

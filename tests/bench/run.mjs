@@ -19,9 +19,9 @@ for (let i = 2; i < process.argv.length; i++) {
   opt[arg.slice(2)] = next === undefined || next.startsWith("--") ? true : next;
 }
 const presets = (opt.presets ?? "tutorial,lab").split(",");
-const peers = (opt.peers ?? "ours-flex,tfjs-wasm,tfjs-wasm-threads,ours-wgpu,tfjs-webgpu").split(
-  ",",
-);
+const peers = (
+  opt.peers ?? "ours-flex,ours-flex-threads,tfjs-wasm,tfjs-wasm-threads,ours-wgpu,tfjs-webgpu"
+).split(",");
 const quick = opt.quick === true;
 const webgpuLab = opt["webgpu-lab"] === true;
 

@@ -1,6 +1,6 @@
 // A minimal static server for the bench page on 127.0.0.1: each URL prefix maps to a folder.
 import { createServer } from "node:http";
-import { createReadStream, statSync } from "node:fs";
+import { createReadStream, existsSync, readFileSync, statSync } from "node:fs";
 import { extname, join, normalize, resolve } from "node:path";
 
 const TYPES = {
@@ -17,9 +17,7 @@ const TYPES = {
  * every response (e.g. COOP/COEP for a cross-origin isolated page).
  */
 export function serve(routes, headers = {}) {
-  const entries = Object.entries(routes).sort(
-    (a, b) => b[0].length - a[0].length,
-  );
+  const entries = Object.entries(routes).sort((a, b) => b[0].length - a[0].length);
   const server = createServer((req, res) => {
     const path = decodeURIComponent(new URL(req.url, "http://x").pathname);
     const route = entries.find(([prefix]) => path.startsWith(prefix));
@@ -28,7 +26,14 @@ export function serve(routes, headers = {}) {
     let file = normalize(join(root, path.slice(route[0].length)));
     if (!file.startsWith(root)) return void res.writeHead(403).end("forbidden");
     try {
-      if (statSync(file).isDirectory()) file = join(file, "index.html");
+      // A folder is its page, or the module its package.json names (wasm-bindgen-rayon's
+      // worker imports the bindings as the package three folders up).
+      if (statSync(file).isDirectory()) {
+        const manifest = join(file, "package.json");
+        file = existsSync(manifest)
+          ? join(file, JSON.parse(readFileSync(manifest, "utf8")).main)
+          : join(file, "index.html");
+      }
       const size = statSync(file).size;
       res.writeHead(200, {
         "content-type": TYPES[extname(file)] ?? "application/octet-stream",

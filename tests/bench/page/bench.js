@@ -49,8 +49,26 @@ async function runOurs(backend, config) {
   const lab = await core.Lab.create(backend);
   lab.addFile("cifar-10-batches-bin/batches.meta.txt", await fetchBytes("batches.meta.txt"));
   lab.addFile("cifar-10-batches-bin/data_batch_1.bin", await fetchBytes("data_batch_1.bin"));
-  const report = JSON.parse(await lab.bench(JSON.stringify(config)));
+  return figures(JSON.parse(await lab.bench(JSON.stringify(config))), 1);
+}
+
+/** This project's multi-threaded build on flex, on all the browser's threads (pkg/threads/). */
+async function runOursThreaded(config) {
+  const threads = navigator.hardwareConcurrency;
+  const worker = new Worker("/ours-worker.js", { type: "module" });
+  const answer = await new Promise((resolve) => {
+    worker.onmessage = ({ data }) => resolve(data);
+    worker.postMessage({ backend: "flex", config, threads });
+  });
+  worker.terminate();
+  if (!answer.ok) throw new Error(answer.error);
+  return figures(answer.report, threads);
+}
+
+/** The bench report's figures, with the threads they ran on. */
+function figures(report, threads) {
   return {
+    threads,
     train_runs: report.train_runs,
     train_images_per_sec: report.train_images_per_sec,
     inference_runs: report.inference_runs,
@@ -229,15 +247,15 @@ async function runTf(backend, config) {
 }
 
 /**
- * Runs one peer: "ours-flex", "ours-wgpu", "tfjs-wasm", "tfjs-webgpu", or "tfjs-wasm-threads"
- * (TF.js wasm on 2 threads: the page must be cross-origin isolated).
+ * Runs one peer: "ours-flex", "ours-wgpu", "tfjs-wasm", "tfjs-webgpu", and on threads (the page
+ * must be cross-origin isolated) "tfjs-wasm-threads" (TF.js wasm on 2 threads) or
+ * "ours-flex-threads" (this project's multi-threaded build on all the browser's threads).
  */
 window.runPeer = async (peer, config) => {
   const [who, backend, threads] = peer.split("-");
-  if (threads) {
-    if (!crossOriginIsolated) throw new Error("the page is not cross-origin isolated");
-    tf.wasm.setThreadsCount(2);
-  }
-  return who === "ours" ? runOurs(backend, config) : runTf(backend, config);
+  if (threads && !crossOriginIsolated) throw new Error("the page is not cross-origin isolated");
+  if (who === "ours") return threads ? runOursThreaded(config) : runOurs(backend, config);
+  if (threads) tf.wasm.setThreadsCount(2);
+  return runTf(backend, config);
 };
 window.benchReady = true;
