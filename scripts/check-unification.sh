@@ -2,8 +2,9 @@
 # Checks that every dependency the CLI's and the page's builds compile is a unit the test builds
 # compile too (same features, same profile), so a cold `scripts/test.sh` compiles burn once per
 # target (issue 16). Reads cargo's unit graphs (`--unit-graph`, unstable: RUSTC_BOOTSTRAP=1 lets
-# the pinned stable cargo print them); builds nothing. The page's CPU build (profile wasm-cpu,
-# flex only) is a second wasm32 build by design: burn without its WebGPU backend (scripts/env.sh).
+# the pinned stable cargo print them); builds nothing. The page's two CPU builds are further
+# wasm32 builds by design (scripts/env.sh): burn without its WebGPU backend (profile wasm-cpu), and
+# the same with std rebuilt for threads (profile wasm-threads).
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 cd "$ROOT"
 export RUSTC_BOOTSTRAP=1
