@@ -47,9 +47,7 @@ build_cli
 build_pkg
 # The wasm the lab ships (wasm-opt -Oz, cached by hash): its size and speed are what users get.
 ensure_node_modules
-optimize_wasm "$ROOT/pkg/overunlearn_bg.wasm"
-optimize_wasm "$ROOT/pkg/threads/overunlearn_bg.wasm"
-optimize_wasm "$ROOT/pkg/webgpu/overunlearn_bg.wasm"
+optimize_pkg
 
 DATA="$OVERUNLEARN_DATA"
 if [ ! -f "$DATA/cifar-10-batches-bin/data_batch_1.bin" ]; then

@@ -111,15 +111,19 @@ optimize_wasm() {
   cp "$cache/$sum.wasm" "$wasm"
 }
 
+# The three builds in pkg/ through wasm-opt, as the lab ships them.
+optimize_pkg() {
+  local build
+  for build in "" threads/ webgpu/; do optimize_wasm "$ROOT/pkg/${build}overunlearn_bg.wasm"; done
+}
+
 # The lab page: pkg/, then the static build in dist/ (deployable to any static host). Reports
 # the release wasm's size and, in headless Chromium, the time from page load to the first
 # training step.
 build_web() {
   build_pkg
   ensure_node_modules
-  optimize_wasm "$ROOT/pkg/overunlearn_bg.wasm"
-  optimize_wasm "$ROOT/pkg/threads/overunlearn_bg.wasm"
-  optimize_wasm "$ROOT/pkg/webgpu/overunlearn_bg.wasm"
+  optimize_pkg
   step "building the page (vite build -> dist/)"
   (cd "$ROOT" && npx vite build --logLevel warn)
   local wasm

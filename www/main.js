@@ -107,8 +107,7 @@ function describeBackend(backend, threads) {
   if (threads > 1) return `flex (CPU, WebAssembly, ${threads} threads)`;
   return crossOriginIsolated
     ? "flex (CPU, WebAssembly, 1 thread)"
-    : "flex (CPU, WebAssembly, 1 thread: the page is not cross-origin isolated, so it cannot " +
-        "share memory with more)";
+    : "flex (CPU, WebAssembly, 1 thread: the page is not cross-origin isolated)";
 }
 
 /** Trains the Intuition step's network in the current worker, in the background, the first

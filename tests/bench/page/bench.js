@@ -39,26 +39,18 @@ const PRESETS = {
   ],
 };
 
-/** This project: Lab.bench on `backend` ("flex" or "wgpu"), with the core's build the page
- * loads for it (the CPU build for flex, the WebGPU build for wgpu). */
-async function runOurs(backend, config) {
-  const core = await import(
-    backend === "wgpu" ? "/pkg/webgpu/overunlearn.js" : "/pkg/overunlearn.js"
-  );
-  await core.default();
-  const lab = await core.Lab.create(backend);
-  lab.addFile("cifar-10-batches-bin/batches.meta.txt", await fetchBytes("batches.meta.txt"));
-  lab.addFile("cifar-10-batches-bin/data_batch_1.bin", await fetchBytes("data_batch_1.bin"));
-  return figures(JSON.parse(await lab.bench(JSON.stringify(config))), 1);
-}
-
-/** This project's multi-threaded build on flex, on all the browser's threads (pkg/threads/). */
-async function runOursThreaded(config) {
-  const threads = navigator.hardwareConcurrency;
+/**
+ * This project: Lab.bench on `backend` ("flex" or "wgpu") in a worker, with the core's build the
+ * lab loads for it: the WebGPU build for wgpu; for flex the single-threaded CPU build, or with
+ * `threaded` the multi-threaded one on all the browser's threads.
+ */
+async function runOurs(backend, config, threaded) {
+  const build = backend === "wgpu" ? "webgpu/" : threaded ? "threads/" : "";
+  const threads = threaded ? navigator.hardwareConcurrency : 1;
   const worker = new Worker("/ours-worker.js", { type: "module" });
   const answer = await new Promise((resolve) => {
     worker.onmessage = ({ data }) => resolve(data);
-    worker.postMessage({ backend: "flex", config, threads });
+    worker.postMessage({ build, backend, config, threads });
   });
   worker.terminate();
   if (!answer.ok) throw new Error(answer.error);
@@ -254,7 +246,7 @@ async function runTf(backend, config) {
 window.runPeer = async (peer, config) => {
   const [who, backend, threads] = peer.split("-");
   if (threads && !crossOriginIsolated) throw new Error("the page is not cross-origin isolated");
-  if (who === "ours") return threads ? runOursThreaded(config) : runOurs(backend, config);
+  if (who === "ours") return runOurs(backend, config, Boolean(threads));
   if (threads) tf.wasm.setThreadsCount(2);
   return runTf(backend, config);
 };

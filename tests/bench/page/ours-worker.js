@@ -1,10 +1,11 @@
-// This project's multi-threaded build, run as the lab runs it: in a worker (a rayon join blocks
-// the calling thread, which a page's main thread may not do), its pool on `threads` threads.
-self.onmessage = async ({ data: { backend, config, threads } }) => {
+// This project's core, run as the lab runs it: in a worker (the multi-threaded build's rayon joins
+// block the calling thread, which a page's main thread may not do). `build` is the pkg/ folder of
+// the build to load; the multi-threaded one starts its pool on `threads` threads first.
+self.onmessage = async ({ data: { build, backend, config, threads } }) => {
   try {
-    const core = await import("/pkg/threads/overunlearn.js");
+    const core = await import(`/pkg/${build}overunlearn.js`);
     await core.default();
-    await core.initThreadPool(threads);
+    if (core.initThreadPool) await core.initThreadPool(threads);
     const bytes = async (n) =>
       new Uint8Array(await (await fetch("/data/cifar-10-batches-bin/" + n)).arrayBuffer());
     const lab = await core.Lab.create(backend);
