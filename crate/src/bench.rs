@@ -6,7 +6,8 @@
 //! Training runs the real training step ([`Stepper::step`], the one [`crate::train::train`]
 //! runs, its loss and accuracy read back after every step) on batches built once from the first
 //! images of the dataset, so that only the step is timed. Inference is the network in inference
-//! mode on batches of [`BenchConfig::inference_batch`] images, logits read back.
+//! mode ([`Inference`]: the fused CPU path on flex) on batches of
+//! [`BenchConfig::inference_batch`] images, logits read back.
 
 use burn::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -17,6 +18,7 @@ use crate::attack::search::{self, EfficientConfig, Goal, PushConfig, Search, Zoo
 use crate::backend::BackendKind;
 use crate::data::Dataset;
 use crate::error::{Error, Result};
+use crate::model::inference::Inference;
 use crate::model::{Preset, Trained, input};
 use crate::tensor::read_f32;
 use crate::train::{Optimizer, Stepper};
@@ -168,19 +170,20 @@ pub async fn bench(
     }
     let first_step_seconds = first_step_seconds.unwrap_or_default();
 
-    let valid = net.valid();
-    let inference: Vec<Tensor<4>> = (0..config.inference_batches)
+    // What the oracle and the evaluations run: the fused CPU path on flex.
+    let valid = Inference::new(&net, data.shape);
+    let inference: Vec<Vec<f32>> = (0..config.inference_batches)
         .map(|k| {
             let idx = indices(data, k * config.inference_batch, config.inference_batch);
-            input::images(data, &idx, device)
+            input::scaled(data, &idx)
         })
         .collect();
-    read_f32(valid.forward(inference[0].clone())).await?;
+    valid.logits(&inference[0]).await?;
     let mut inference_runs = Vec::with_capacity(config.runs);
     for _ in 0..config.runs {
         let t = Instant::now();
         for images in &inference {
-            read_f32(valid.forward(images.clone())).await?;
+            valid.logits(images).await?;
         }
         let seconds = t.elapsed().as_secs_f64().max(1e-9);
         inference_runs.push((config.inference_batches * config.inference_batch) as f64 / seconds);

@@ -107,7 +107,6 @@ fn a_rollback_fires_when_a_class_drops_past_its_allowance() {
 /// model's prediction flips (bisection on the blending weight): samples on the boundary.
 fn on_the_boundary(model: &Trained, train: &Dataset, from: u16, to: u16, n: usize) -> Dataset {
     let of = |c: u16| (0..train.len()).filter(move |&i| train.labels[i] == c);
-    let device = Device::flex();
     let mut out = train.select(&of(from).take(n).collect::<Vec<_>>());
     let others: Vec<usize> = of(to).take(n).collect();
     for (k, &other) in others.iter().enumerate() {
@@ -124,7 +123,7 @@ fn on_the_boundary(model: &Trained, train: &Dataset, from: u16, to: u16, n: usiz
                 labels: vec![from],
                 ..train.clone()
             };
-            let p = block(metrics::probabilities(&model.model, &one, &[0], &device)).unwrap();
+            let p = block(metrics::probabilities(&model.model, &one, &[0])).unwrap();
             metrics::argmax(&p) == from
         };
         let (mut lo, mut hi) = (0.0, 1.0);
@@ -180,13 +179,7 @@ fn a_defended_service_rejects_what_its_defences_catch_and_accepts_normal_request
     // Samples on the boundary have margins near 0; the training images do not.
     let probabilities = |d: &Dataset| {
         let all: Vec<usize> = (0..d.len()).collect();
-        block(metrics::probabilities(
-            &model.model,
-            d,
-            &all,
-            &Device::flex(),
-        ))
-        .unwrap()
+        block(metrics::probabilities(&model.model, d, &all)).unwrap()
     };
     let mean_margin = |d: &Dataset| {
         let p = probabilities(d);
@@ -223,8 +216,8 @@ fn a_defended_service_rejects_what_its_defences_catch_and_accepts_normal_request
         other => panic!("{other:?}"),
     }
     // A rejected request leaves the model as it was.
-    let same = block(metrics::evaluate(&handled.model, &val, &Device::flex())).unwrap();
-    let before = block(metrics::evaluate(&model.model, &val, &Device::flex())).unwrap();
+    let same = block(metrics::evaluate(&handled.model, &val)).unwrap();
+    let before = block(metrics::evaluate(&model.model, &val)).unwrap();
     assert_eq!(same.predictions, before.predictions);
 }
 
@@ -273,7 +266,7 @@ fn monitoring_rolls_back_an_update_that_costs_a_class_more_than_a_normal_request
         &on_the_boundary(&model, &train, 0, 1, 10),
         &zeros[..10],
     );
-    let evaluate = |m: &Cnn| block(metrics::evaluate(m, &val, &Device::flex())).unwrap();
+    let evaluate = |m: &Cnn| block(metrics::evaluate(m, &val)).unwrap();
     let before = evaluate(&model.model).per_class;
     let unlearned = block(service.unlearn(&model, &pushed)).unwrap();
     eprintln!(
@@ -346,13 +339,7 @@ fn sisa_deals_every_sample_once_and_retrains_exactly_the_shards_that_held_a_requ
             .iter()
             .map(|m| {
                 let all: Vec<usize> = (0..val.len()).collect();
-                block(metrics::probabilities(
-                    &m.model,
-                    &val,
-                    &all,
-                    &Device::flex(),
-                ))
-                .unwrap()
+                block(metrics::probabilities(&m.model, &val, &all)).unwrap()
             })
             .collect()
     };

@@ -67,7 +67,6 @@ fn trained_alone(config: &ModelConfig, seed: u64) -> Trained {
 
 #[test]
 fn a_saved_model_loads_back_with_identical_outputs_and_its_run() {
-    let device = Device::flex();
     let original = trained(&tiny(3), 1);
     let run = RunConfig {
         seed: 7,
@@ -82,20 +81,12 @@ fn a_saved_model_loads_back_with_identical_outputs_and_its_run() {
     assert_eq!(loaded.class_names, original.class_names);
     let data = common::synthetic(3, 4, 8, 5);
     let idx: Vec<usize> = (0..data.len()).collect();
-    let p0 = pollster::block_on(metrics::probabilities(
-        &original.model,
-        &data,
-        &idx,
-        &device,
-    ))
-    .unwrap();
-    let p1 =
-        pollster::block_on(metrics::probabilities(&loaded.model, &data, &idx, &device)).unwrap();
+    let p0 = pollster::block_on(metrics::probabilities(&original.model, &data, &idx)).unwrap();
+    let p1 = pollster::block_on(metrics::probabilities(&loaded.model, &data, &idx)).unwrap();
     assert_eq!(p0, p1);
     // A differently seeded model gives other outputs, so the comparison above means something.
     let other = trained(&tiny(3), 2);
-    let p2 =
-        pollster::block_on(metrics::probabilities(&other.model, &data, &idx, &device)).unwrap();
+    let p2 = pollster::block_on(metrics::probabilities(&other.model, &data, &idx)).unwrap();
     assert_ne!(p0, p2);
     // Saving the loaded model gives the same bytes.
     assert_eq!(save(&loaded, &run), bytes);

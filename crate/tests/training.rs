@@ -84,12 +84,7 @@ fn the_loss_falls_and_the_kept_model_classifies() {
                 .all(|e| e.val_loss.unwrap() >= best.val_loss.unwrap())
     );
     let test = common::synthetic(4, 10, 8, 11);
-    let eval = pollster::block_on(metrics::evaluate(
-        &outcome.trained.model,
-        &test,
-        &Device::flex(),
-    ))
-    .unwrap();
+    let eval = pollster::block_on(metrics::evaluate(&outcome.trained.model, &test)).unwrap();
     assert!(eval.accuracy > 0.6, "test accuracy {}", eval.accuracy);
     assert_eq!(eval.confusion.iter().flatten().sum::<u32>(), 40);
     assert_eq!(eval.per_class.len(), 4);

@@ -78,7 +78,7 @@ fn nudged(bytes: &[u8], k: usize, delta: f32) -> Trained {
 
 /// Summed cross-entropy of `data` under `model`, computed by plain inference.
 fn summed_loss(model: &Trained, data: &Dataset) -> f64 {
-    let eval = block(metrics::evaluate(&model.model, data, &Device::flex())).unwrap();
+    let eval = block(metrics::evaluate(&model.model, data)).unwrap();
     eval.loss * eval.count as f64
 }
 
@@ -435,8 +435,8 @@ fn retraining_without_a_whole_class_forgets_it_exactly() {
     let service = block(Service::open(&model, holdings, &Method::Retrain, 2)).unwrap();
     assert_eq!(service.tau(), None);
     let retrained = common::seeded(|| block(service.unlearn(&model, &request))).unwrap();
-    let before = block(metrics::evaluate(&model.model, &val, &Device::flex())).unwrap();
-    let after = block(metrics::evaluate(&retrained, &val, &Device::flex())).unwrap();
+    let before = block(metrics::evaluate(&model.model, &val)).unwrap();
+    let after = block(metrics::evaluate(&retrained, &val)).unwrap();
     assert!(
         before.per_class.iter().all(|&a| a > 0.8),
         "the model knew every class: {:?}",

@@ -41,12 +41,11 @@ pub async fn samples(
     count: usize,
 ) -> Result<Vec<Sample>> {
     let n = count.min(request.sources.len());
-    let device = model.device();
     let shown: Vec<usize> = (0..n).collect();
     let originals = train.select(&request.sources[..n]);
     let classes = train.num_classes();
-    let before = metrics::probabilities(model, &originals, &shown, &device).await?;
-    let after = metrics::probabilities(model, &request.submitted, &shown, &device).await?;
+    let before = metrics::probabilities(model, &originals, &shown).await?;
+    let after = metrics::probabilities(model, &request.submitted, &shown).await?;
     Ok((0..n)
         .map(|k| Sample {
             source: request.sources[k],

@@ -1,32 +1,26 @@
 //! Black-box access to the service's model: class probabilities for submitted images, with
 //! every image counted as one query. Images are CHW values in [0, 1] (pixel / 255).
 
-use burn::prelude::*;
-use burn::tensor::activation::softmax;
-
 use crate::data::ImageShape;
 use crate::error::Result;
-use crate::metrics::EVAL_BATCH;
+use crate::model::inference::Inference;
 use crate::model::{Cnn, input};
-use crate::tensor::read_f32;
 
 /// The model behind a probability-only interface that counts queries.
 #[derive(Debug, Clone)]
 pub struct Oracle {
-    model: Cnn,
-    device: Device,
+    inference: Inference,
     shape: ImageShape,
     classes: usize,
     queries: u64,
 }
 
 impl Oracle {
-    /// Wraps `model` (queried in inference mode) for images of `shape`.
+    /// Wraps `model` (queried in inference mode, on the fused CPU path where it lives on flex)
+    /// for images of `shape`.
     pub fn new(model: &Cnn, shape: ImageShape, classes: usize) -> Self {
-        let device = model.device();
         Self {
-            model: model.valid(),
-            device,
+            inference: Inference::new(model, shape),
             shape,
             classes,
             queries: 0,
@@ -35,7 +29,7 @@ impl Oracle {
 
     /// The model behind the interface (for the white-box reference only).
     pub fn model(&self) -> &Cnn {
-        &self.model
+        self.inference.model()
     }
 
     /// Images queried so far.
@@ -59,18 +53,12 @@ impl Oracle {
     }
 
     /// Class probabilities of every image in `images` (a whole number of images, one after the
-    /// other), `classes()` values per image. All images go through as few forward passes as
-    /// the batch size allows.
+    /// other), `classes()` values per image.
     pub async fn query(&mut self, images: &[f32]) -> Result<Vec<f32>> {
         let n = images.len() / self.shape.len();
         debug_assert_eq!(n * self.shape.len(), images.len());
         self.queries += n as u64;
-        let s = self.shape;
-        let mut out = Vec::with_capacity(n * self.classes);
-        for chunk in images.chunks(EVAL_BATCH * s.len()) {
-            let x = input::from_unit(input::unit_tensor(chunk.to_vec(), s, &self.device));
-            out.extend(read_f32(softmax(self.model.forward(x), 1)).await?);
-        }
-        Ok(out)
+        let scaled = input::from_unit_values(images);
+        self.inference.probabilities(&scaled).await
     }
 }

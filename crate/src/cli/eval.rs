@@ -45,7 +45,7 @@ pub fn evaluate(args: EvalArgs) -> Result<()> {
     let trained = file.trained;
     run.check_model(&trained, &test, &origin)?;
     let start = web_time::Instant::now();
-    let eval = pollster::block_on(metrics::evaluate(&trained.model, &test, &device))?;
+    let eval = pollster::block_on(metrics::evaluate(&trained.model, &test))?;
     let seconds = start.elapsed().as_secs_f64();
     if args.common.host.json {
         super::print_json(&EvalReport {

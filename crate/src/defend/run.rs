@@ -32,9 +32,7 @@ struct Kind {
 
 /// `model`'s accuracy on `data` (class A's test images).
 async fn accuracy_on(model: &Cnn, data: &Dataset) -> Result<f64> {
-    Ok(metrics::evaluate(model, data, &model.device())
-        .await?
-        .accuracy)
+    Ok(metrics::evaluate(model, data).await?.accuracy)
 }
 
 /// Measures `config`'s defences against its requests on `model` (trained on `data`), pushing

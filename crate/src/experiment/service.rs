@@ -45,13 +45,10 @@ pub async fn unlearn(
     let start = web_time::Instant::now();
     let train = &data.train;
     let (class_a, class_b) = classes(config, train)?;
-    let device = model.model.device();
-    let before = metrics::evaluate(&model.model, &data.test, &device).await?;
+    let before = metrics::evaluate(&model.model, &data.test).await?;
     let scatter = Scatter::new(model, &data.test, class_a, &before).await?;
     let sample = train_sample(train, data.test.len());
-    let train_accuracy = metrics::evaluate(&model.model, &sample, &device)
-        .await?
-        .accuracy;
+    let train_accuracy = metrics::evaluate(&model.model, &sample).await?.accuracy;
 
     let holdings = Holdings {
         train,
@@ -97,7 +94,7 @@ pub async fn unlearn(
         };
         if !done.iter().any(|o| same(&o)) {
             let handled = service.handle(model, &prepared.request).await?;
-            let after = metrics::evaluate(&handled.model, &data.test, &device).await?;
+            let after = metrics::evaluate(&handled.model, &data.test).await?;
             let features = scatter
                 .row(model, &handled.model, &after, submitted)
                 .await?;

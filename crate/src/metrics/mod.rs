@@ -7,13 +7,12 @@ pub mod stats;
 pub mod stealth;
 
 use burn::prelude::*;
-use burn::tensor::activation::softmax;
 use serde::{Deserialize, Serialize};
 
 use crate::data::Dataset;
 use crate::error::Result;
+use crate::model::inference::{Inference, cross_entropy};
 use crate::model::{Cnn, input};
-use crate::tensor::{read_f32, read_i64};
 
 /// The images per forward pass when evaluating.
 pub const EVAL_BATCH: usize = 256;
@@ -119,19 +118,19 @@ impl Shift {
     }
 }
 
-/// Evaluates `model` (in inference mode) on every image of `dataset`.
-pub async fn evaluate(model: &Cnn, dataset: &Dataset, device: &Device) -> Result<Evaluation> {
-    let model = model.valid();
+/// Evaluates `model` (in inference mode: [`Inference`]) on every image of `dataset`.
+pub async fn evaluate(model: &Cnn, dataset: &Dataset) -> Result<Evaluation> {
+    let inference = Inference::new(model, dataset.shape);
     let classes = dataset.num_classes();
     let mut predictions = Vec::with_capacity(dataset.len());
     let mut loss_sum = 0.0;
     let indices: Vec<usize> = (0..dataset.len()).collect();
     for chunk in indices.chunks(EVAL_BATCH) {
-        let logits = model.forward(input::images(dataset, chunk, device));
-        let loss = summed_cross_entropy(logits.clone(), input::labels(dataset, chunk, device));
-        let pred = logits.argmax(1).reshape([-1]);
-        loss_sum += f64::from(read_f32(loss).await?[0]);
-        predictions.extend(read_i64(pred).await?.into_iter().map(|p| p as u16));
+        let logits = inference.logits(&input::scaled(dataset, chunk)).await?;
+        for (row, &i) in logits.chunks_exact(classes).zip(chunk) {
+            loss_sum += cross_entropy(row, usize::from(dataset.labels[i]));
+            predictions.push(argmax(row));
+        }
     }
     Ok(Evaluation::from_predictions(
         &dataset.labels,
@@ -148,18 +147,17 @@ pub fn summed_cross_entropy(logits: Tensor<2>, targets: Tensor<1, Int>) -> Tenso
     log_probs.gather(1, targets.unsqueeze_dim(1)).sum().neg()
 }
 
-/// Class probabilities for the images at `indices`: `indices.len()` rows of `num_classes` values.
-pub async fn probabilities(
-    model: &Cnn,
-    dataset: &Dataset,
-    indices: &[usize],
-    device: &Device,
-) -> Result<Vec<f32>> {
-    let model = model.valid();
+/// Class probabilities for the images at `indices` (in inference mode: [`Inference`]):
+/// `indices.len()` rows of `num_classes` values.
+pub async fn probabilities(model: &Cnn, dataset: &Dataset, indices: &[usize]) -> Result<Vec<f32>> {
+    let inference = Inference::new(model, dataset.shape);
     let mut out = Vec::with_capacity(indices.len() * dataset.num_classes());
     for chunk in indices.chunks(EVAL_BATCH) {
-        let logits = model.forward(input::images(dataset, chunk, device));
-        out.extend(read_f32(softmax(logits, 1)).await?);
+        out.extend(
+            inference
+                .probabilities(&input::scaled(dataset, chunk))
+                .await?,
+        );
     }
     Ok(out)
 }

@@ -49,6 +49,20 @@ pub fn from_unit(images: Tensor<4>) -> Tensor<4> {
     images.sub_scalar(OFFSET)
 }
 
+/// Unit-scale values shifted into the model's input range, on the host.
+pub fn from_unit_values(values: &[f32]) -> Vec<f32> {
+    values.iter().map(|&v| v - OFFSET).collect()
+}
+
+/// The images at `indices` as scaled values (CHW, one after the other), on the host.
+pub fn scaled(dataset: &Dataset, indices: &[usize]) -> Vec<f32> {
+    let mut values = Vec::with_capacity(indices.len() * dataset.shape.len());
+    for &i in indices {
+        values.extend(dataset.image(i).iter().map(|&p| scale(p)));
+    }
+    values
+}
+
 /// The images at `indices` as a `[n, channels, height, width]` tensor of scaled values.
 pub fn images(dataset: &Dataset, indices: &[usize], device: &Device) -> Tensor<4> {
     images_flipped(dataset, indices, &[], device)

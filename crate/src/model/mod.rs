@@ -4,6 +4,8 @@
 //! dense, ReLU, batch-norm, dropout and the output layer. Inputs are scaled to [-0.5, 0.5].
 
 pub mod file;
+pub mod fused;
+pub mod inference;
 pub mod input;
 
 use burn::module::{Flag, ModuleMapper, Param};

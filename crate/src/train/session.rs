@@ -245,7 +245,7 @@ impl Session {
         let val: Option<Evaluation> = if validation.is_empty() {
             None
         } else {
-            Some(metrics::evaluate(self.network(), validation, device).await?)
+            Some(metrics::evaluate(self.network(), validation).await?)
         };
         let score = val.as_ref().map_or(-(epoch as f64), |v| v.loss);
         let improved = score < self.best_loss;

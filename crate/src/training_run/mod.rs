@@ -350,7 +350,7 @@ async fn train_to_end(
     let outcome = session.finish();
     let model = outcome.trained.config.clone();
     let test_start = web_time::Instant::now();
-    let test = metrics::evaluate(&outcome.trained.model, &data.test, device).await?;
+    let test = metrics::evaluate(&outcome.trained.model, &data.test).await?;
     let report = RunReport {
         version: crate::VERSION.to_string(),
         config: config.clone(),

@@ -288,10 +288,7 @@ pub async fn calibrate(
     budget: f64,
     seed: u64,
 ) -> Result<Calibration> {
-    let device = model.device();
-    let before = metrics::evaluate(model, validation, &device)
-        .await?
-        .accuracy;
+    let before = metrics::evaluate(model, validation).await?.accuracy;
     let chance = 1.0 / validation.num_classes().max(1) as f64;
     if before < 1.5 * chance {
         return Err(Error::config(
@@ -309,9 +306,7 @@ pub async fn calibrate(
     let mut tried = Vec::new();
     let cost = async |tau: f64, tried: &mut Vec<(f64, f64)>| -> Result<f64> {
         let unlearned = update(model, probe, config, tau, seed).await?;
-        let after = metrics::evaluate(&unlearned, validation, &device)
-            .await?
-            .accuracy;
+        let after = metrics::evaluate(&unlearned, validation).await?.accuracy;
         tried.push((tau, after));
         Ok(after)
     };

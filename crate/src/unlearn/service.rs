@@ -118,10 +118,7 @@ impl<'a> Service<'a> {
         } = self.holdings;
         let guard = Guard::new(defences, &model.model, train, validation, seed).await?;
         if guard.monitor_margin().is_some() {
-            let device = model.model.device();
-            self.validation_before = metrics::evaluate(&model.model, validation, &device)
-                .await?
-                .per_class;
+            self.validation_before = metrics::evaluate(&model.model, validation).await?.per_class;
         }
         self.guard = Some(guard);
         Ok(self)
@@ -177,9 +174,7 @@ impl<'a> Service<'a> {
                 .allowance(model, class, kept.sources.len(), margin)
                 .await?;
             let validation = self.holdings.validation;
-            let after = metrics::evaluate(&unlearned, validation, &unlearned.device())
-                .await?
-                .per_class;
+            let after = metrics::evaluate(&unlearned, validation).await?.per_class;
             let breach = allowance.breach(&self.validation_before, &after, &validation.class_names);
             checks.push(Check {
                 defence: "monitor".into(),
@@ -227,9 +222,7 @@ impl<'a> Service<'a> {
         let probe = Request::new(train, &sources, images, labels);
         let unlearned = self.unlearn(model, &probe).await?;
         let validation = self.holdings.validation;
-        let after = metrics::evaluate(&unlearned, validation, &unlearned.device())
-            .await?
-            .per_class;
+        let after = metrics::evaluate(&unlearned, validation).await?.per_class;
         let allowance = Allowance {
             normal_drop: self
                 .validation_before

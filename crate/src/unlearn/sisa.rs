@@ -202,7 +202,7 @@ impl Sisa {
         let mut mean = vec![0f64; test.len() * classes];
         let models = self.shard_models();
         for model in &models {
-            let p = metrics::probabilities(&model.model, test, &all, &model.model.device()).await?;
+            let p = metrics::probabilities(&model.model, test, &all).await?;
             mean.iter_mut().zip(p).for_each(|(m, v)| *m += f64::from(v));
         }
         let scale = 1.0 / models.len().max(1) as f64;

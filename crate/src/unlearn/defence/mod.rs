@@ -392,7 +392,7 @@ pub(crate) fn majority(values: impl Iterator<Item = u16>) -> u16 {
 }
 
 async fn probabilities(model: &Cnn, data: &Dataset, indices: &[usize]) -> Result<Vec<f32>> {
-    metrics::probabilities(model, data, indices, &model.device()).await
+    metrics::probabilities(model, data, indices).await
 }
 
 /// The loss of each image of `data` against its label.
