@@ -1,6 +1,7 @@
-//! The fused path's kernels on channels-last (NHWC) activations: a 3x3 same-padded convolution
-//! as im2col tiles times a packed kernel (gemm), with bias, ReLU and batch-norm's affine applied
-//! to each tile while it is in cache; 2x2 max-pooling; a dense layer with the same epilogue.
+//! The fused path's kernels on channels-last (NHWC) activations with a zero border: a 3x3
+//! same-padded convolution as three products of the input, read in place, with a packed kernel
+//! (gemm), bias prefilled and ReLU and batch-norm's affine applied after; 2x2 max-pooling; a dense
+//! layer with the same epilogue.
 
 /// What follows a layer's matrix product, per output channel: `y = acc + bias`, then ReLU when
 /// `relu`, then `y * scale + shift` when batch-norm's affine is present.
@@ -42,11 +43,22 @@ impl Epilogue {
     }
 }
 
-/// `dst[m x n] += lhs[m x k] * rhs[k x n]`, all row-major and contiguous, on the calling thread.
-fn matmul_acc(dst: &mut [f32], lhs: &[f32], rhs: &[f32], m: usize, n: usize, k: usize) {
-    assert!(dst.len() >= m * n && lhs.len() >= m * k && rhs.len() >= k * n);
-    // SAFETY: the three slices hold at least the m x n, m x k and k x n row-major elements
-    // the strides address (asserted above), and `dst` does not alias the inputs (&mut).
+/// `dst[m x n] += lhs[m x k] * rhs[k x n]` on the calling thread, row-major, `lhs`'s rows
+/// `lhs_rs` apart (they may overlap: the convolution reads its input as such a matrix).
+fn matmul_acc(
+    dst: &mut [f32],
+    (lhs, lhs_rs): (&[f32], usize),
+    rhs: &[f32],
+    m: usize,
+    n: usize,
+    k: usize,
+) {
+    if m == 0 {
+        return;
+    }
+    assert!(dst.len() >= m * n && lhs.len() >= (m - 1) * lhs_rs + k && rhs.len() >= k * n);
+    // SAFETY: the asserts above keep every element the strides address inside its slice, and
+    // `dst` does not alias the inputs (&mut).
     unsafe {
         gemm::gemm(
             m,
@@ -58,7 +70,7 @@ fn matmul_acc(dst: &mut [f32], lhs: &[f32], rhs: &[f32], m: usize, n: usize, k: 
             true,
             lhs.as_ptr(),
             1,
-            k as isize,
+            lhs_rs as isize,
             rhs.as_ptr(),
             1,
             n as isize,
@@ -72,16 +84,91 @@ fn matmul_acc(dst: &mut [f32], lhs: &[f32], rhs: &[f32], m: usize, n: usize, k: 
     }
 }
 
-/// A 3x3 convolution with same padding and stride 1, its kernel packed as a
-/// `[9 * c_in, c_out]` matrix whose row `(ky * 3 + kx) * c_in + ci` holds the weights on input
-/// channel `ci` at offset `(ky, kx)`: the order of an im2col row.
+/// Activations of `images` images of `height x width x channels`, channels-last with a border
+/// of one zero pixel around each image: `[images, height + 2, width + 2, channels]`. The border
+/// is the convolutions' same padding, so a convolution reads its input without any copy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Padded {
+    /// Images.
+    pub images: usize,
+    /// Rows of each image, border excluded.
+    pub height: usize,
+    /// Columns of each image, border excluded.
+    pub width: usize,
+    /// Values per pixel.
+    pub channels: usize,
+}
+
+impl Padded {
+    /// Values in the buffer.
+    pub fn len(&self) -> usize {
+        self.images * self.pixels() * self.channels
+    }
+
+    /// Pixels of one image, border included.
+    fn pixels(&self) -> usize {
+        (self.height + 2) * (self.width + 2)
+    }
+
+    /// The index of pixel `(y, x)` (border coordinates: 1..=height, 1..=width inside) of `image`.
+    fn at(&self, image: usize, y: usize, x: usize) -> usize {
+        ((image * (self.height + 2) + y) * (self.width + 2) + x) * self.channels
+    }
+
+    /// Zeroes every image's border in `buf`.
+    fn clear_border(&self, buf: &mut [f32]) {
+        let (c, row) = (self.channels, (self.width + 2) * self.channels);
+        for image in buf[..self.len()].chunks_exact_mut(self.pixels() * c) {
+            image[..row].fill(0.0);
+            image[(self.height + 1) * row..].fill(0.0);
+            for y in 1..=self.height {
+                image[y * row..y * row + c].fill(0.0);
+                image[(y + 1) * row - c..(y + 1) * row].fill(0.0);
+            }
+        }
+    }
+
+    /// Fills `out` (resized) with CHW images (one after the other), bordered channels-last.
+    pub fn fill_from_chw(&self, images: &[f32], out: &mut Vec<f32>) {
+        out.resize(self.len(), 0.0);
+        self.clear_border(out);
+        let (c, plane) = (self.channels, self.height * self.width);
+        for (image, src) in images.chunks_exact(c * plane).enumerate() {
+            for y in 0..self.height {
+                for x in 0..self.width {
+                    let dst = self.at(image, y + 1, x + 1);
+                    for (ch, v) in out[dst..dst + c].iter_mut().enumerate() {
+                        *v = src[ch * plane + y * self.width + x];
+                    }
+                }
+            }
+        }
+    }
+
+    /// The images without their border, `[images, height, width, channels]`, into `out`.
+    pub fn unpad(&self, buf: &[f32], out: &mut Vec<f32>) {
+        let row = self.width * self.channels;
+        out.clear();
+        for image in 0..self.images {
+            for y in 1..=self.height {
+                let from = self.at(image, y, 1);
+                out.extend_from_slice(&buf[from..from + row]);
+            }
+        }
+    }
+}
+
+/// A 3x3 convolution with same padding and stride 1, its kernel packed as three
+/// `[3 * c_in, c_out]` matrices, one per kernel row `ky`, whose row `kx * c_in + ci` holds the
+/// weights on input channel `ci` at `(ky, kx)`: the order of three neighbouring pixels in a
+/// channels-last row.
 #[derive(Debug, Clone)]
 pub struct Conv3x3 {
     /// Input channels.
     pub c_in: usize,
     /// Output channels.
     pub c_out: usize,
-    /// The packed kernel.
+    /// The packed kernel, `[3][3 * c_in][c_out]`.
     pub kernel: Vec<f32>,
     /// What follows the product.
     pub epilogue: Epilogue,
@@ -94,7 +181,9 @@ impl Conv3x3 {
         for co in 0..c_out {
             for ci in 0..c_in {
                 for tap in 0..9 {
-                    kernel[(tap * c_in + ci) * c_out + co] = weight[(co * c_in + ci) * 9 + tap];
+                    let (ky, kx) = (tap / 3, tap % 3);
+                    kernel[((ky * 3 + kx) * c_in + ci) * c_out + co] =
+                        weight[(co * c_in + ci) * 9 + tap];
                 }
             }
         }
@@ -106,77 +195,66 @@ impl Conv3x3 {
         }
     }
 
-    /// Pixels per im2col tile: about 256 kB of patches, so that a tile and its output stay in
-    /// the core's cache between the product and the epilogue.
-    fn tile(&self) -> usize {
-        (65_536 / (9 * self.c_in)).clamp(32, 1024)
-    }
-
-    /// Convolves `images` NHWC images of `height x width` held in `x` into `out` (resized),
-    /// with `patches` as scratch.
-    pub fn forward(
-        &self,
-        x: &[f32],
-        (images, height, width): (usize, usize, usize),
-        out: &mut Vec<f32>,
-        patches: &mut Vec<f32>,
-    ) {
-        let (c_in, c_out, k) = (self.c_in, self.c_out, 9 * self.c_in);
-        let pixels = images * height * width;
-        out.resize(pixels * c_out, 0.0);
-        let tile = self.tile();
-        patches.resize(tile * k, 0.0);
-        for start in (0..pixels).step_by(tile) {
-            let m = tile.min(pixels - start);
-            for (p, row) in patches[..m * k].chunks_exact_mut(k).enumerate() {
-                let pixel = start + p;
-                let (image, y, xx) = (
-                    pixel / (height * width),
-                    (pixel / width) % height,
-                    pixel % width,
-                );
-                for (tap, dst) in row.chunks_exact_mut(c_in).enumerate() {
-                    let (sy, sx) = (y + tap / 3, xx + tap % 3);
-                    // (sy, sx) is the source pixel shifted by one: 0 and height + 1 are padding.
-                    if sy == 0 || sx == 0 || sy > height || sx > width {
-                        dst.fill(0.0);
-                    } else {
-                        let src = ((image * height + sy - 1) * width + sx - 1) * c_in;
-                        dst.copy_from_slice(&x[src..src + c_in]);
-                    }
-                }
-            }
-            let dst = &mut out[start * c_out..(start + m) * c_out];
+    /// Convolves the bordered images `x` of shape `shape` into `out` (resized, bordered).
+    ///
+    /// No im2col: with an image's pixels numbered in the bordered layout, output pixel `p` at
+    /// kernel row `ky` needs the `3 * c_in` values from input pixel `p + ky * (width + 2)` on,
+    /// contiguous; so the input read with rows `c_in` apart is the product's left matrix as it
+    /// lies, and three products (one per `ky`) accumulate the output, written straight into the
+    /// interior of `out`. The rows that straddle a border column compute garbage that lands on
+    /// the output's border, which is zeroed after the epilogue.
+    pub fn forward(&self, x: &[f32], shape: Padded, out: &mut Vec<f32>) {
+        let (c_in, c_out, k) = (self.c_in, self.c_out, 3 * self.c_in);
+        let to = Padded {
+            channels: c_out,
+            ..shape
+        };
+        out.resize(to.len(), 0.0);
+        // Image by image, from the first inside pixel to the last: only the two border columns
+        // between rows are computed for nothing.
+        let row = shape.width + 2;
+        let m = shape.height * row - 2;
+        for image in 0..shape.images {
+            let base = image * shape.pixels();
+            let dst = &mut out[(base + row + 1) * c_out..(base + row + 1 + m) * c_out];
             self.epilogue.prefill(dst);
-            matmul_acc(dst, &patches[..m * k], &self.kernel, m, c_out, k);
+            for ky in 0..3 {
+                let lhs = &x[(base + ky * row) * c_in..(base + shape.pixels()) * c_in];
+                let rhs = &self.kernel[ky * k * c_out..(ky + 1) * k * c_out];
+                matmul_acc(dst, (lhs, c_in), rhs, m, c_out, k);
+            }
             self.epilogue.finish(dst);
         }
+        to.clear_border(out);
     }
 }
 
-/// 2x2 max-pooling with stride 2 of `images` NHWC images of `height x width x channels` (odd
-/// sides lose their last row or column, as burn's pooling does).
-pub fn max_pool(
-    x: &[f32],
-    (images, height, width, channels): (usize, usize, usize, usize),
-    out: &mut Vec<f32>,
-) {
-    let (h, w) = (height / 2, width / 2);
-    out.resize(images * h * w * channels, 0.0);
-    let at = |image: usize, y: usize, xx: usize| ((image * height + y) * width + xx) * channels;
-    for image in 0..images {
-        for y in 0..h {
-            for xx in 0..w {
-                let o = ((image * h + y) * w + xx) * channels;
-                let (a, b) = (at(image, 2 * y, 2 * xx), at(image, 2 * y + 1, 2 * xx));
-                for c in 0..channels {
-                    let top = x[a + c].max(x[a + channels + c]);
-                    let bottom = x[b + c].max(x[b + channels + c]);
-                    out[o + c] = top.max(bottom);
+/// 2x2 max-pooling with stride 2 of bordered images of `shape` into `out` (bordered; odd sides
+/// lose their last row or column, as burn's pooling does). Returns the output's shape.
+pub fn max_pool(x: &[f32], shape: Padded, out: &mut Vec<f32>) -> Padded {
+    let to = Padded {
+        height: shape.height / 2,
+        width: shape.width / 2,
+        ..shape
+    };
+    let c = shape.channels;
+    out.resize(to.len(), 0.0);
+    to.clear_border(out);
+    for image in 0..shape.images {
+        for y in 0..to.height {
+            for xx in 0..to.width {
+                let o = to.at(image, y + 1, xx + 1);
+                let a = shape.at(image, 2 * y + 1, 2 * xx + 1);
+                let b = shape.at(image, 2 * y + 2, 2 * xx + 1);
+                for ch in 0..c {
+                    let top = x[a + ch].max(x[a + c + ch]);
+                    let bottom = x[b + ch].max(x[b + c + ch]);
+                    out[o + ch] = top.max(bottom);
                 }
             }
         }
     }
+    to
 }
 
 /// A dense layer, its weight `[inputs, outputs]` as burn stores it.
@@ -196,7 +274,7 @@ impl Dense {
         let n = self.epilogue.bias.len();
         out.resize(rows * n, 0.0);
         self.epilogue.prefill(out);
-        matmul_acc(out, x, &self.weight, rows, n, self.inputs);
+        matmul_acc(out, (x, self.inputs), &self.weight, rows, n, self.inputs);
         self.epilogue.finish(out);
     }
 }

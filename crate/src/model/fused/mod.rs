@@ -2,10 +2,11 @@
 //! the evaluations and the benchmark run on flex. Crafting is inference-bound (every query is a
 //! forward pass), and burn's generic path pays for each layer separately: an NCHW <-> NHWC copy
 //! and an im2col around every convolution's product, then separate passes for bias, ReLU,
-//! batch-norm and pooling. Here the activations stay channels-last from the first layer to the
-//! dense head, each convolution's bias, ReLU and batch-norm run on its output tile while it is
-//! in cache, the buffers are reused from one layer and one batch to the next, and there is no
-//! autodiff graph.
+//! batch-norm and pooling. Here the activations stay channels-last with a zero border from the
+//! first layer to the dense head, so that each convolution reads its input in place (no im2col:
+//! [`kernels::Conv3x3::forward`]), its bias goes into the product's output and its ReLU and
+//! batch-norm follow in one pass, the buffers are reused from one layer and one batch to the
+//! next, and there is no autodiff graph.
 //!
 //! Images go through in chunks of [`CHUNK`], on all of rayon's threads where there are some (the
 //! multi-threaded wasm build and natively); a chunk's numbers do not depend on which thread
@@ -18,7 +19,7 @@ use std::cell::RefCell;
 
 use burn::prelude::*;
 
-use self::kernels::{Conv3x3, Dense, Epilogue, max_pool};
+use self::kernels::{Conv3x3, Dense, Epilogue, Padded, max_pool};
 use super::Cnn;
 use crate::data::ImageShape;
 use burn::nn::BatchNorm;
@@ -49,7 +50,6 @@ pub struct FusedCnn {
 struct Scratch {
     a: Vec<f32>,
     b: Vec<f32>,
-    patches: Vec<f32>,
 }
 
 thread_local! {
@@ -169,37 +169,27 @@ impl FusedCnn {
             height,
             width,
         } = self.input;
-        let n = images.len() / self.input.len();
-        // CHW -> HWC, image by image.
-        s.a.resize(images.len(), 0.0);
-        let plane = height * width;
-        for (src, dst) in images
-            .chunks_exact(self.input.len())
-            .zip(s.a.chunks_exact_mut(self.input.len()))
-        {
-            for c in 0..channels {
-                for p in 0..plane {
-                    dst[p * channels + c] = src[c * plane + p];
-                }
-            }
-        }
-        let (mut h, mut w, mut c) = (height, width, channels);
+        let mut shape = Padded {
+            images: images.len() / self.input.len(),
+            height,
+            width,
+            channels,
+        };
+        shape.fill_from_chw(images, &mut s.a);
         for stage in &self.stages {
             match stage {
                 Stage::Conv(conv) => {
-                    conv.forward(&s.a, (n, h, w), &mut s.b, &mut s.patches);
-                    c = conv.c_out;
+                    conv.forward(&s.a, shape, &mut s.b);
+                    shape.channels = conv.c_out;
                 }
-                Stage::Pool => {
-                    max_pool(&s.a, (n, h, w, c), &mut s.b);
-                    (h, w) = (h / 2, w / 2);
-                }
+                Stage::Pool => shape = max_pool(&s.a, shape, &mut s.b),
             }
             std::mem::swap(&mut s.a, &mut s.b);
         }
-        self.dense.forward(&s.a, n, &mut s.b);
-        self.output.forward(&s.b, n, &mut s.a);
-        out.copy_from_slice(&s.a[..out.len()]);
+        shape.unpad(&s.a, &mut s.b);
+        self.dense.forward(&s.b, shape.images, &mut s.a);
+        self.output.forward(&s.a, shape.images, &mut s.b);
+        out.copy_from_slice(&s.b[..out.len()]);
     }
 }
 
