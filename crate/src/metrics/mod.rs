@@ -15,7 +15,7 @@ use crate::model::inference::{Inference, cross_entropy};
 use crate::model::{Cnn, input};
 
 /// The images per forward pass when evaluating.
-pub const EVAL_BATCH: usize = 256;
+pub const EVAL_BATCH: usize = crate::model::inference::BATCH;
 
 /// How a model does on a dataset.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

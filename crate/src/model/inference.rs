@@ -11,8 +11,8 @@ use crate::data::ImageShape;
 use crate::error::Result;
 use crate::tensor::read_f32;
 
-/// Images per forward pass on the generic path.
-const GENERIC_BATCH: usize = 256;
+/// Images per forward pass on the generic path (and per batch the evaluations hand in).
+pub const BATCH: usize = 256;
 
 /// A network in inference mode, ready to answer batches.
 #[derive(Debug, Clone)]
@@ -41,11 +41,6 @@ impl Inference {
         &self.model
     }
 
-    /// Whether answers come from the fused CPU path.
-    pub fn is_fused(&self) -> bool {
-        self.fused.is_some()
-    }
-
     /// The logits of `scaled` images (CHW, one after the other, in the model's input range:
     /// [`super::input::scaled`]), one row of class scores per image.
     pub async fn logits(&self, scaled: &[f32]) -> Result<Vec<f32>> {
@@ -54,7 +49,7 @@ impl Inference {
         }
         let s = self.shape;
         let mut out = Vec::new();
-        for chunk in scaled.chunks(GENERIC_BATCH * s.len()) {
+        for chunk in scaled.chunks(BATCH * s.len()) {
             let n = chunk.len() / s.len();
             let x = Tensor::from_data(
                 TensorData::new(chunk.to_vec(), [n, s.channels, s.height, s.width]),

@@ -56,9 +56,22 @@ pub fn from_unit_values(values: &[f32]) -> Vec<f32> {
 
 /// The images at `indices` as scaled values (CHW, one after the other), on the host.
 pub fn scaled(dataset: &Dataset, indices: &[usize]) -> Vec<f32> {
-    let mut values = Vec::with_capacity(indices.len() * dataset.shape.len());
-    for &i in indices {
-        values.extend(dataset.image(i).iter().map(|&p| scale(p)));
+    scaled_flipped(dataset, indices, &[])
+}
+
+/// Like [`scaled`], mirroring image `k` left-right where `flips[k]` is true (missing: false).
+fn scaled_flipped(dataset: &Dataset, indices: &[usize], flips: &[bool]) -> Vec<f32> {
+    let s = dataset.shape;
+    let mut values = Vec::with_capacity(indices.len() * s.len());
+    for (k, &i) in indices.iter().enumerate() {
+        let image = dataset.image(i);
+        if flips.get(k).copied().unwrap_or(false) {
+            for row in image.chunks_exact(s.width) {
+                values.extend(row.iter().rev().map(|&p| scale(p)));
+            }
+        } else {
+            values.extend(image.iter().map(|&p| scale(p)));
+        }
     }
     values
 }
@@ -76,19 +89,11 @@ pub fn images_flipped(
     device: &Device,
 ) -> Tensor<4> {
     let s = dataset.shape;
-    let mut values = Vec::with_capacity(indices.len() * s.len());
-    for (k, &i) in indices.iter().enumerate() {
-        let image = dataset.image(i);
-        if flips.get(k).copied().unwrap_or(false) {
-            for row in image.chunks_exact(s.width) {
-                values.extend(row.iter().rev().map(|&p| scale(p)));
-            }
-        } else {
-            values.extend(image.iter().map(|&p| scale(p)));
-        }
-    }
     Tensor::from_data(
-        TensorData::new(values, [indices.len(), s.channels, s.height, s.width]),
+        TensorData::new(
+            scaled_flipped(dataset, indices, flips),
+            [indices.len(), s.channels, s.height, s.width],
+        ),
         device,
     )
 }

@@ -180,10 +180,9 @@ impl Conv3x3 {
         let mut kernel = vec![0.0; 9 * c_in * c_out];
         for co in 0..c_out {
             for ci in 0..c_in {
+                // Tap `ky * 3 + kx`: kernel row ky's matrix, its row `kx * c_in + ci`.
                 for tap in 0..9 {
-                    let (ky, kx) = (tap / 3, tap % 3);
-                    kernel[((ky * 3 + kx) * c_in + ci) * c_out + co] =
-                        weight[(co * c_in + ci) * 9 + tap];
+                    kernel[(tap * c_in + ci) * c_out + co] = weight[(co * c_in + ci) * 9 + tap];
                 }
             }
         }
