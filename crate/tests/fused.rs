@@ -35,7 +35,7 @@ fn generic(model: &Cnn, shape: ImageShape, x: &[f32]) -> Vec<f32> {
     );
     model
         .valid()
-        .forward(t)
+        .forward_generic(t)
         .into_data()
         .convert::<f32>()
         .try_into_vec()

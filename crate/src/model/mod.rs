@@ -436,8 +436,26 @@ impl Cnn {
     }
 
     /// The penultimate layer's activations (the dense layer after its ReLU and batch-norm) for
-    /// a batch of scaled images: what the output layer separates.
+    /// a batch of scaled images: what the output layer separates. On flex the blocks run
+    /// channels-last on the fused operations ([`fused::ops`]), elsewhere on burn's generic ops.
     pub fn features(&self, images: Tensor<4>) -> Tensor<2> {
+        let flat = if images.device().without_autodiff() == Device::flex() {
+            self.blocks_channels_last(images)
+        } else {
+            self.blocks_generic(images)
+        };
+        self.head(flat)
+    }
+
+    /// [`Self::forward`] on burn's generic ops whatever the backend: what wgpu runs, and the
+    /// reference the fused operations are tested against.
+    pub fn forward_generic(&self, images: Tensor<4>) -> Tensor<2> {
+        let features = self.head(self.blocks_generic(images));
+        self.output.forward(self.dropout.forward(features))
+    }
+
+    /// The convolutional blocks on burn's ops, NCHW; flattened as burn flattens.
+    fn blocks_generic(&self, images: Tensor<4>) -> Tensor<2> {
         let mut x = images;
         for block in &self.blocks {
             for (i, conv) in block.convs.iter().enumerate() {
@@ -448,9 +466,36 @@ impl Cnn {
             }
             x = block.dropout.forward(block.pool.forward(x));
         }
-        let mut x = self
-            .activation
-            .forward(self.dense.forward(x.flatten::<2>(1, 3)));
+        x.flatten::<2>(1, 3)
+    }
+
+    /// The convolutional blocks channels-last on the fused operations (flex only): the images
+    /// turned NHWC once, each conv with its bias and ReLU one operation, batch-norm on the
+    /// `[pixels, channels]` view, and the result flattened in burn's NCHW order for the dense
+    /// layer.
+    fn blocks_channels_last(&self, images: Tensor<4>) -> Tensor<2> {
+        let mut x = images.permute([0, 2, 3, 1]);
+        for block in &self.blocks {
+            for (i, conv) in block.convs.iter().enumerate() {
+                let bias = match &conv.bias {
+                    Some(bias) => bias.val(),
+                    None => Tensor::zeros([conv.weight.dims()[0]], &x.device()),
+                };
+                x = fused::ops::conv3x3_relu(x, conv.weight.val(), bias);
+                if let Some(norm) = block.norms.get(i) {
+                    let [n, h, w, c] = x.dims();
+                    x = fused::ops::batch_norm(norm, x.reshape([n * h * w, c]))
+                        .reshape([n, h, w, c]);
+                }
+            }
+            x = block.dropout.forward(fused::ops::max_pool2x2(x));
+        }
+        x.permute([0, 3, 1, 2]).flatten::<2>(1, 3)
+    }
+
+    /// The dense layer, its ReLU and batch-norm.
+    fn head(&self, flat: Tensor<2>) -> Tensor<2> {
+        let mut x = self.activation.forward(self.dense.forward(flat));
         if let Some(norm) = &self.dense_norm {
             x = norm.forward(x);
         }

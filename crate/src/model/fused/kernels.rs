@@ -43,20 +43,40 @@ impl Epilogue {
     }
 }
 
-/// `dst[m x n] += lhs[m x k] * rhs[k x n]` on the calling thread, row-major, `lhs`'s rows
-/// `lhs_rs` apart (they may overlap: the convolution reads its input as such a matrix).
-fn matmul_acc(
-    dst: &mut [f32],
-    (lhs, lhs_rs): (&[f32], usize),
-    rhs: &[f32],
-    m: usize,
-    n: usize,
-    k: usize,
-) {
-    if m == 0 {
+/// A matrix read in place from a slice: element `(i, j)` at `i * rows + j * cols`. Rows may
+/// overlap (the convolution reads its input as such a matrix).
+#[derive(Debug, Clone, Copy)]
+pub struct Strided<'a> {
+    /// The values.
+    pub values: &'a [f32],
+    /// The distance between consecutive rows.
+    pub rows: usize,
+    /// The distance between consecutive columns.
+    pub cols: usize,
+}
+
+impl<'a> Strided<'a> {
+    /// Row-major rows `rows` apart, columns adjacent.
+    pub fn rows(values: &'a [f32], rows: usize) -> Self {
+        Self {
+            values,
+            rows,
+            cols: 1,
+        }
+    }
+
+    /// Whether an `m x n` matrix read this way stays inside the slice.
+    fn holds(&self, m: usize, n: usize) -> bool {
+        m == 0 || n == 0 || (m - 1) * self.rows + (n - 1) * self.cols < self.values.len()
+    }
+}
+
+/// `dst[m x n] += lhs[m x k] * rhs[k x n]` on the calling thread, `dst` row-major.
+pub fn gemm_acc(dst: &mut [f32], lhs: Strided, rhs: Strided, m: usize, n: usize, k: usize) {
+    if m == 0 || n == 0 || k == 0 {
         return;
     }
-    assert!(dst.len() >= m * n && lhs.len() >= (m - 1) * lhs_rs + k && rhs.len() >= k * n);
+    assert!(dst.len() >= m * n && lhs.holds(m, k) && rhs.holds(k, n));
     // SAFETY: the asserts above keep every element the strides address inside its slice, and
     // `dst` does not alias the inputs (&mut).
     unsafe {
@@ -68,12 +88,12 @@ fn matmul_acc(
             1,
             n as isize,
             true,
-            lhs.as_ptr(),
-            1,
-            lhs_rs as isize,
-            rhs.as_ptr(),
-            1,
-            n as isize,
+            lhs.values.as_ptr(),
+            lhs.cols as isize,
+            lhs.rows as isize,
+            rhs.values.as_ptr(),
+            rhs.cols as isize,
+            rhs.rows as isize,
             1.0,
             1.0,
             false,
@@ -82,6 +102,25 @@ fn matmul_acc(
             gemm::Parallelism::None,
         );
     }
+}
+
+/// `dst[m x n] += lhs[m x k] * rhs[k x n]`, `lhs`'s rows `lhs_rs` apart, `rhs` row-major.
+fn matmul_acc(
+    dst: &mut [f32],
+    (lhs, lhs_rs): (&[f32], usize),
+    rhs: &[f32],
+    m: usize,
+    n: usize,
+    k: usize,
+) {
+    gemm_acc(
+        dst,
+        Strided::rows(lhs, lhs_rs),
+        Strided::rows(rhs, n),
+        m,
+        n,
+        k,
+    );
 }
 
 /// Activations of `images` images of `height x width x channels`, channels-last with a border
@@ -106,7 +145,7 @@ impl Padded {
     }
 
     /// Pixels of one image, border included.
-    fn pixels(&self) -> usize {
+    pub fn pixels(&self) -> usize {
         (self.height + 2) * (self.width + 2)
     }
 
@@ -116,7 +155,7 @@ impl Padded {
     }
 
     /// Zeroes every image's border in `buf`.
-    fn clear_border(&self, buf: &mut [f32]) {
+    pub fn clear_border(&self, buf: &mut [f32]) {
         let (c, row) = (self.channels, (self.width + 2) * self.channels);
         for image in buf[..self.len()].chunks_exact_mut(self.pixels() * c) {
             image[..row].fill(0.0);
@@ -145,16 +184,40 @@ impl Padded {
         }
     }
 
-    /// The images without their border, `[images, height, width, channels]`, into `out`.
-    pub fn unpad(&self, buf: &[f32], out: &mut Vec<f32>) {
+    /// Fills `out` (resized) with channels-last images `[images, height, width, channels]`,
+    /// bordered, each value multiplied by `mask`'s `> 0` when given (ReLU's derivative).
+    pub fn fill_from_nhwc(&self, images: &[f32], mask: Option<&[f32]>, out: &mut Vec<f32>) {
+        out.resize(self.len(), 0.0);
+        self.clear_border(out);
         let row = self.width * self.channels;
-        out.clear();
-        for image in 0..self.images {
-            for y in 1..=self.height {
-                let from = self.at(image, y, 1);
-                out.extend_from_slice(&buf[from..from + row]);
+        for (r, src) in images.chunks_exact(row).enumerate() {
+            let dst = self.at(r / self.height, r % self.height + 1, 1);
+            let dst = &mut out[dst..dst + row];
+            match mask {
+                None => dst.copy_from_slice(src),
+                Some(mask) => {
+                    let mask = &mask[r * row..(r + 1) * row];
+                    for ((d, &s), &m) in dst.iter_mut().zip(src).zip(mask) {
+                        *d = if m > 0.0 { s } else { 0.0 };
+                    }
+                }
             }
         }
+    }
+
+    /// The images without their border into `out`, `[images, height, width, channels]`.
+    pub fn unpad_into(&self, buf: &[f32], out: &mut [f32]) {
+        let row = self.width * self.channels;
+        for (r, dst) in out.chunks_exact_mut(row).enumerate() {
+            let from = self.at(r / self.height, r % self.height + 1, 1);
+            dst.copy_from_slice(&buf[from..from + row]);
+        }
+    }
+
+    /// The images without their border, `[images, height, width, channels]`, into `out`.
+    pub fn unpad(&self, buf: &[f32], out: &mut Vec<f32>) {
+        out.resize(self.images * self.height * self.width * self.channels, 0.0);
+        self.unpad_into(buf, out);
     }
 }
 

@@ -14,8 +14,12 @@
 //! to float rounding (tests: `crate/tests/fused.rs`), not bit for bit.
 
 mod kernels;
+mod norm;
+pub mod ops;
+pub mod training;
 
 use std::cell::RefCell;
+use std::mem::MaybeUninit;
 
 use burn::prelude::*;
 
@@ -142,24 +146,11 @@ impl FusedCnn {
     pub fn logits(&self, scaled: &[f32]) -> Vec<f32> {
         let (len, classes) = (self.input.len(), self.classes());
         let n = scaled.len() / len;
-        let mut out = vec![0.0; n * classes];
-        let work = |(images, out): (&[f32], &mut [f32])| {
+        parallel_chunks(n * classes, CHUNK * classes, |i, out| {
+            let images = &scaled[i * CHUNK * len..][..out.len() / classes * len];
             SCRATCH.with_borrow_mut(|s| self.chunk(images, out, s))
-        };
-        #[cfg(any(not(target_arch = "wasm32"), feature = "threads"))]
-        {
-            use rayon::prelude::*;
-            scaled[..n * len]
-                .par_chunks(CHUNK * len)
-                .zip(out.par_chunks_mut(CHUNK * classes))
-                .for_each(work);
-        }
-        #[cfg(not(any(not(target_arch = "wasm32"), feature = "threads")))]
-        scaled[..n * len]
-            .chunks(CHUNK * len)
-            .zip(out.chunks_mut(CHUNK * classes))
-            .for_each(work);
-        out
+        })
+        .0
     }
 
     /// One chunk of images through every stage.
@@ -191,6 +182,54 @@ impl FusedCnn {
         self.output.forward(&s.a, shape.images, &mut s.b);
         out.copy_from_slice(&s.b[..out.len()]);
     }
+}
+
+/// `work(i, item)` for every item of `items`, on rayon's threads where there are some (natively
+/// and in the multi-threaded wasm build), on the calling thread otherwise; the results in order.
+pub(crate) fn parallel_map<T: Send, R: Send>(
+    items: Vec<T>,
+    work: impl Fn(usize, T) -> R + Sync + Send,
+) -> Vec<R> {
+    #[cfg(any(not(target_arch = "wasm32"), feature = "threads"))]
+    {
+        use rayon::prelude::*;
+        items
+            .into_par_iter()
+            .enumerate()
+            .map(|(i, item)| work(i, item))
+            .collect()
+    }
+    #[cfg(not(any(not(target_arch = "wasm32"), feature = "threads")))]
+    items
+        .into_iter()
+        .enumerate()
+        .map(|(i, item)| work(i, item))
+        .collect()
+}
+
+/// A vector of `len` values made chunk by chunk by `work(i, chunk)` (`chunk` values each, the
+/// last maybe fewer), zeroed on the worker just before it writes them rather than all at once
+/// on the calling thread; with each chunk's result, in order.
+pub(crate) fn parallel_chunks<R: Send>(
+    len: usize,
+    chunk: usize,
+    work: impl Fn(usize, &mut [f32]) -> R + Sync + Send,
+) -> (Vec<f32>, Vec<R>) {
+    let mut out: Vec<f32> = Vec::with_capacity(len);
+    let chunks: Vec<&mut [MaybeUninit<f32>]> = out.spare_capacity_mut()[..len]
+        .chunks_mut(chunk.max(1))
+        .collect();
+    let results = parallel_map(chunks, |i, values| {
+        values.iter_mut().for_each(|v| {
+            v.write(0.0);
+        });
+        // SAFETY: every value of the chunk was initialised just above.
+        let values = unsafe { &mut *(values as *mut [MaybeUninit<f32>] as *mut [f32]) };
+        work(i, values)
+    });
+    // SAFETY: the chunks cover the first `len` values, and each was initialised.
+    unsafe { out.set_len(len) };
+    (out, results)
 }
 
 /// A tensor's values (flex reads synchronously).
