@@ -6,6 +6,7 @@ mod common;
 use burn::prelude::*;
 use overunlearn::data::{DatasetKind, ImageShape};
 use overunlearn::metrics;
+use overunlearn::model::file::{self, Precision};
 use overunlearn::model::{ModelConfig, Preset, Trained};
 use overunlearn::training_run::RunConfig;
 use overunlearn::training_run::{ModelFile, model_file};
@@ -20,20 +21,30 @@ fn save(trained: &Trained, run: &RunConfig) -> Vec<u8> {
     pollster::block_on(trained.to_bytes(run)).unwrap()
 }
 
-/// The bytes of a version-1 file with the same network: no run in the header.
-fn as_version_1(bytes: &[u8]) -> Vec<u8> {
+/// The bytes of an older `version` of an f32 file with the same network: its header edited
+/// by `edit`.
+fn as_version(bytes: &[u8], version: u32, edit: impl Fn(&mut serde_json::Value)) -> Vec<u8> {
     let end = 16 + u32::from_le_bytes(bytes[12..16].try_into().unwrap()) as usize;
     let mut header: serde_json::Value = serde_json::from_slice(&bytes[16..end]).unwrap();
-    header.as_object_mut().unwrap().remove("run");
-    header["format_version"] = 1.into();
-    header["crate_version"] = "0.0.9".into();
+    assert_eq!(header["precision"], "f32");
+    header.as_object_mut().unwrap().remove("precision");
+    header["format_version"] = version.into();
+    edit(&mut header);
     let json = serde_json::to_vec(&header).unwrap();
     let mut out = b"OVUNLRN\0".to_vec();
-    out.extend_from_slice(&1u32.to_le_bytes());
+    out.extend_from_slice(&version.to_le_bytes());
     out.extend_from_slice(&(json.len() as u32).to_le_bytes());
     out.extend_from_slice(&json);
     out.extend_from_slice(&bytes[end..]);
     out
+}
+
+/// The bytes of a version-1 file with the same network: no run in the header.
+fn as_version_1(bytes: &[u8]) -> Vec<u8> {
+    as_version(bytes, 1, |header| {
+        header.as_object_mut().unwrap().remove("run");
+        header["crate_version"] = "0.0.9".into();
+    })
 }
 
 fn tiny(classes: usize) -> ModelConfig {
@@ -93,15 +104,56 @@ fn a_saved_model_loads_back_with_identical_outputs_and_its_run() {
 }
 
 #[test]
+fn an_f16_file_holds_the_rounded_weights_in_half_the_bytes_and_version_2_still_reads() {
+    let original = trained(&tiny(3), 1);
+    let run = RunConfig::default();
+    let full = save(&original, &run);
+    let half = pollster::block_on(original.to_bytes_at(&run, Precision::F16)).unwrap();
+    let data_bytes =
+        |b: &[u8]| b.len() - 16 - u32::from_le_bytes(b[12..16].try_into().unwrap()) as usize;
+    assert_eq!(data_bytes(&half) * 2, data_bytes(&full));
+    // Every value read back is the f32 weight rounded to the nearest f16.
+    let parsed = |b: &[u8]| file::parse(b, "m.bin").unwrap().1;
+    let rounded: Vec<f32> = parsed(&full)
+        .iter()
+        .map(|&v| half::f16::from_f32(v).to_f32())
+        .collect();
+    assert_eq!(parsed(&half), rounded);
+    assert_ne!(
+        parsed(&half),
+        parsed(&full),
+        "rounding changed nothing: not f16"
+    );
+    let loaded = open(&half, "half.bin").unwrap();
+    assert_eq!(loaded.run, run);
+    // Saved again at f16, the loaded network gives the same file.
+    assert_eq!(
+        pollster::block_on(loaded.trained.to_bytes_at(&run, Precision::F16)).unwrap(),
+        half
+    );
+
+    // A version-2 file (no precision in its header) is f32 and reads as before.
+    let v2 = as_version(&full, 2, |_| {});
+    assert_eq!(parsed(&v2), parsed(&full));
+    // ... and a version-2 header claiming f16 is refused.
+    let bad = as_version(&full, 2, |header| header["precision"] = "f16".into());
+    let e = open(&bad, "v2.bin").unwrap_err().to_string();
+    assert!(
+        e.contains("v2.bin: format version 2 stores f32 only"),
+        "{e}"
+    );
+}
+
+#[test]
 fn files_from_another_version_or_architecture_are_refused() {
     let bytes = save(&trained(&tiny(3), 1), &RunConfig::default());
 
     let mut newer = bytes.clone();
-    newer[8..12].copy_from_slice(&3u32.to_le_bytes());
+    newer[8..12].copy_from_slice(&4u32.to_le_bytes());
     let e = open(&newer, "new.bin").unwrap_err().to_string();
     assert!(
-        e.contains("new.bin: made by format version 3")
-            && e.contains("reads format version 2; use a newer overunlearn"),
+        e.contains("new.bin: made by format version 4")
+            && e.contains("reads format version 3; use a newer overunlearn"),
         "{e}"
     );
 
@@ -212,5 +264,5 @@ fn a_version_1_file_converts_with_its_run_and_the_same_weights() {
     let e = model_file::convert(&current, &run, "new.bin")
         .unwrap_err()
         .to_string();
-    assert!(e.contains("new.bin: is format version 2"), "{e}");
+    assert!(e.contains("new.bin: is format version 3"), "{e}");
 }

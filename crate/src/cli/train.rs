@@ -3,9 +3,11 @@
 use std::path::PathBuf;
 
 use clap::Args;
+use overunlearn::metrics;
+use overunlearn::model::file::Precision;
 use overunlearn::pretrained::{self, PretrainedReport};
 use overunlearn::train::{Optimizer, TrainConfig};
-use overunlearn::training_run::{self, RunConfig, RunReport};
+use overunlearn::training_run::{self, ModelFile, RunConfig, RunReport};
 use overunlearn::{Error, Result};
 
 use super::RunConfigArgs;
@@ -35,6 +37,10 @@ pub struct TrainArgs {
     /// One sentence on the shipped model (with --ship).
     #[arg(long, requires = "ship")]
     description: Option<String>,
+    /// How the saved (and shipped) model stores its weights: f32, or f16 to halve the file;
+    /// below f32 the test is run again on the rounded weights, so the report is the file's.
+    #[arg(long, default_value_t = Precision::F32)]
+    precision: Precision,
 }
 
 /// The training run's subsets and training settings (train, and convert for its run).
@@ -125,7 +131,7 @@ pub fn train(args: TrainArgs) -> Result<()> {
     let device = super::device(config.backend)?;
     let mut bar = TrainBar::new();
     let folder = args.resume.as_ref().or(args.checkpoint.as_ref());
-    let (trained, report) = match folder {
+    let (trained, mut report) = match folder {
         Some(dir) => {
             let mut save = |c: &_| training_run::save_checkpoint(dir, &config, c);
             pollster::block_on(training_run::train_and_test_checkpointed(
@@ -142,7 +148,16 @@ pub fn train(args: TrainArgs) -> Result<()> {
         }))?,
     };
     if args.out.is_some() || args.ship.is_some() {
-        let bytes = pollster::block_on(trained.to_bytes(&config))?;
+        let bytes = pollster::block_on(trained.to_bytes_at(&config, args.precision))?;
+        if args.precision != Precision::F32 {
+            let stored = ModelFile::open(&bytes, &device, "the rounded model")?;
+            report.test = pollster::block_on(metrics::evaluate(&stored.trained.model, &data.test))?;
+            eprintln!(
+                "stored at {}: test accuracy {:.2}% on the rounded weights",
+                args.precision,
+                report.test.accuracy * 100.0
+            );
+        }
         if let Some(path) = &args.out {
             std::fs::write(path, &bytes).map_err(|e| Error::io(path.display(), e))?;
             eprintln!("model saved to {}", path.display());

@@ -2,11 +2,14 @@
 //! and the format version.
 //!
 //! Layout: the magic bytes `OVUNLRN\0`, the format version (u32 LE), the header length (u32 LE),
-//! a JSON header ([`Header`]), then every tensor's values as f32 LE in the header's order.
-//! Tensors are read back through the async API, so saving works on every backend.
+//! a JSON header ([`Header`]), then every tensor's values, little-endian, in the header's order
+//! and at the header's [`Precision`]. Tensors are read back through the async API, so saving
+//! works on every backend.
 //!
 //! Version 2 added the run that trained the network to the header, so a host needs no flags to
-//! find a model's data again. The run's type lives a layer up (`training_run::RunConfig`), so
+//! find a model's data again. Version 3 added the precision: f32 (every model trained here) or
+//! f16, which halves a model for shipping (a deep model's 9.7 MB f32 file is over the
+//! repository's 8 MB bar); a version-2 file is f32 and still reads. The run's type lives a layer up (`training_run::RunConfig`), so
 //! here it is a type parameter; `training_run::model_file` is the typed side (`ModelFile`,
 //! `Trained::to_bytes`, `convert` of version-1 files).
 
@@ -22,7 +25,61 @@ use crate::error::{Error, Result};
 
 const MAGIC: &[u8; 8] = b"OVUNLRN\0";
 /// The model-file format this build writes and reads.
-pub const FORMAT_VERSION: u32 = 2;
+pub const FORMAT_VERSION: u32 = 3;
+
+/// The older format versions this build still reads (version 2: f32, no precision recorded).
+const READS_TOO: [u32; 1] = [2];
+
+/// How a model file stores the tensor values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Precision {
+    /// 32-bit floats: the weights exactly as trained.
+    #[default]
+    F32,
+    /// IEEE half floats, rounded to nearest: half the size; the network computes in f32 with
+    /// the rounded weights (a shipped model's record is measured on those).
+    F16,
+}
+
+impl Precision {
+    /// Every precision, in the order the CLI lists them.
+    pub const ALL: [Self; 2] = [Self::F32, Self::F16];
+
+    /// The name in headers and on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::F32 => "f32",
+            Self::F16 => "f16",
+        }
+    }
+
+    /// Bytes per stored value.
+    fn width(self) -> usize {
+        match self {
+            Self::F32 => 4,
+            Self::F16 => 2,
+        }
+    }
+
+    /// `value`'s little-endian bytes at this precision.
+    fn encode(self, value: f32, out: &mut Vec<u8>) {
+        match self {
+            Self::F32 => out.extend_from_slice(&value.to_le_bytes()),
+            Self::F16 => out.extend_from_slice(&half::f16::from_f32(value).to_le_bytes()),
+        }
+    }
+
+    /// The value stored in `bytes` (`width()` of them).
+    fn decode(self, bytes: &[u8]) -> f32 {
+        match self {
+            Self::F32 => f32::from_le_bytes(bytes.try_into().expect("4 bytes")),
+            Self::F16 => half::f16::from_le_bytes(bytes.try_into().expect("2 bytes")).to_f32(),
+        }
+    }
+}
+
+crate::named!(Precision, "precision");
 
 /// One stored tensor: its module path and shape.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -40,6 +97,9 @@ pub struct Header<R = IgnoredAny> {
     pub format_version: u32,
     /// The version of the crate that wrote the file.
     pub crate_version: String,
+    /// How the tensor values are stored (absent in version-2 files: f32).
+    #[serde(default)]
+    pub precision: Precision,
     /// The network's architecture.
     pub config: ModelConfig,
     /// The output classes' names.
@@ -81,7 +141,7 @@ pub(crate) fn read<R: DeserializeOwned>(
 impl Trained {
     /// The model-file bytes of the network alone, with no run (a training checkpoint's weights).
     pub(crate) async fn weights_to_bytes(&self) -> Result<Vec<u8>> {
-        self.write::<()>(None).await
+        self.write::<()>(None, Precision::F32).await
     }
 
     /// Reads bytes written by [`Self::weights_to_bytes`] (or a whole model file) onto `device`.
@@ -89,13 +149,18 @@ impl Trained {
         Ok(read::<IgnoredAny>(bytes, device, origin)?.0)
     }
 
-    /// Serialises the model, with `run` if given.
-    pub(crate) async fn write<R: Serialize>(&self, run: Option<&R>) -> Result<Vec<u8>> {
+    /// Serialises the model, with `run` if given, its values at `precision`.
+    pub(crate) async fn write<R: Serialize>(
+        &self,
+        run: Option<&R>,
+        precision: Precision,
+    ) -> Result<Vec<u8>> {
         let mut collector = Collector::default();
         self.model.visit(&mut collector);
         let header = Header {
             format_version: FORMAT_VERSION,
             crate_version: crate::VERSION.to_string(),
+            precision,
             config: self.config.clone(),
             class_names: self.class_names.clone(),
             run,
@@ -104,7 +169,10 @@ impl Trained {
         let mut out = header_bytes(&header);
         for tensor in collector.tensors {
             let values = crate::tensor::read_f32(tensor).await?;
-            out.extend(values.iter().flat_map(|v| v.to_le_bytes()));
+            out.reserve(values.len() * precision.width());
+            for &value in &values {
+                precision.encode(value, &mut out);
+            }
         }
         Ok(out)
     }
@@ -235,20 +303,28 @@ pub fn parse(bytes: &[u8], origin: &str) -> Result<(Header, Vec<f32>)> {
 fn parse_as<R: DeserializeOwned>(bytes: &[u8], origin: &str) -> Result<(Header<R>, Vec<f32>)> {
     let bad = |problem: String| Error::model_file(origin, problem);
     let (version, json, body) = split(bytes, origin)?;
-    if version != FORMAT_VERSION {
+    if version != FORMAT_VERSION && !READS_TOO.contains(&version) {
         return Err(bad(other_version(version, &json)));
     }
     let header: Header<R> =
         serde_json::from_slice(&json).map_err(|e| bad(format!("unreadable header: {e}")))?;
+    if version < 3 && header.precision != Precision::F32 {
+        return Err(bad(format!(
+            "format version {version} stores f32 only, its header says {}",
+            header.precision.name()
+        )));
+    }
     let body = &bytes[body..];
-    if !body.len().is_multiple_of(4) {
-        return Err(bad(
-            "truncated: tensor data is not a whole number of f32 values".into(),
-        ));
+    let width = header.precision.width();
+    if !body.len().is_multiple_of(width) {
+        return Err(bad(format!(
+            "truncated: tensor data is not a whole number of {} values",
+            header.precision.name()
+        )));
     }
     let values = body
-        .chunks_exact(4)
-        .map(|c| f32::from_le_bytes(c.try_into().expect("4 bytes")))
+        .chunks_exact(width)
+        .map(|c| header.precision.decode(c))
         .collect();
     Ok((header, values))
 }

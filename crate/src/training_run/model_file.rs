@@ -7,7 +7,7 @@ use burn::prelude::Device;
 use super::RunConfig;
 use crate::error::{Error, Result};
 use crate::model::Trained;
-use crate::model::file::{self, FORMAT_VERSION, Header};
+use crate::model::file::{self, FORMAT_VERSION, Header, Precision};
 
 /// What a model file holds: the trained network and the run that trained it.
 #[derive(Debug, Clone)]
@@ -53,11 +53,17 @@ impl ModelFile {
 impl Trained {
     /// Serialises the model, with the `run` that trained it, into model-file bytes.
     pub async fn to_bytes(&self, run: &RunConfig) -> Result<Vec<u8>> {
-        self.write(Some(run)).await
+        self.write(Some(run), Precision::F32).await
+    }
+
+    /// [`Self::to_bytes`] with the values stored at `precision`: the network such a file
+    /// holds is this one with its weights rounded (see [`ModelFile::open`] to measure it).
+    pub async fn to_bytes_at(&self, run: &RunConfig, precision: Precision) -> Result<Vec<u8>> {
+        self.write(Some(run), precision).await
     }
 }
 
-/// Rewrites a version-1 model file as a version-2 file that records `run` as the run that
+/// Rewrites a version-1 model file as a current-version (f32) file that records `run` as the run that
 /// trained it. The tensor data is copied byte for byte; the run's preset must build the file's
 /// architecture for the run's dataset (and classes), or the run is not this model's.
 pub fn convert(bytes: &[u8], run: &RunConfig, origin: &str) -> Result<Vec<u8>> {
@@ -90,6 +96,7 @@ pub fn convert(bytes: &[u8], run: &RunConfig, origin: &str) -> Result<Vec<u8>> {
     let header = Header {
         format_version: FORMAT_VERSION,
         crate_version: crate::VERSION.to_string(),
+        precision: Precision::F32,
         config: old.config,
         class_names: old.class_names,
         run: Some(run.clone()),
