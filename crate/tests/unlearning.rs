@@ -104,6 +104,18 @@ fn check_update(
     };
     let (paths, before, bytes) = values(&model);
     let (_, after, _) = values(&updated);
+    // The distance the reports record is the l2 norm of the change in the stored values.
+    let moved: f64 = before
+        .iter()
+        .zip(&after)
+        .map(|(b, a)| f64::from(a - b).powi(2))
+        .sum::<f64>()
+        .sqrt();
+    let distance = block(metrics::parameter_distance(&model.model, &updated.model)).unwrap();
+    assert!(
+        moved > 0.0 && (distance - moved).abs() <= 1e-5 * moved,
+        "{distance} vs {moved}"
+    );
     let updatable = |p: &str| {
         !p.contains("running")
             && (config.layers == Layers::All

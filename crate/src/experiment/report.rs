@@ -49,6 +49,11 @@ pub struct Row {
     /// before it was recorded).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub features: Option<RowFeatures>,
+    /// The l2 distance the unlearning moved the model's parameters
+    /// ([`metrics::parameter_distance`](crate::metrics::parameter_distance); absent in reports
+    /// written before it was measured).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub update_norm: Option<f64>,
 }
 
 /// Class A's test images in the model's feature space: the penultimate layer's activations

@@ -23,6 +23,7 @@ struct Outcome<'a> {
     after: Evaluation,
     handling: Handling,
     features: RowFeatures,
+    update_norm: f64,
 }
 
 /// The training images the train accuracy is measured on: at most `count` (the test split's
@@ -99,12 +100,14 @@ pub async fn unlearn(
                 .row(model, &handled.model, &after, submitted)
                 .await?;
             let handling = (service.guard().map(|_| handled.verdict), handled.checks);
+            let update_norm = metrics::parameter_distance(&model.model, &handled.model).await?;
             done.push(Outcome {
                 tau,
                 submitted,
                 after,
                 handling,
                 features,
+                update_norm,
             });
         }
         let outcome = done.iter().find(same).expect("unlearned above");
@@ -131,6 +134,7 @@ pub async fn unlearn(
             verdict,
             checks,
             features: Some(outcome.features.clone()),
+            update_norm: Some(outcome.update_norm),
         });
         crate::host::yield_now().await;
     }

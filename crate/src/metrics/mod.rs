@@ -162,6 +162,35 @@ pub async fn probabilities(model: &Cnn, dataset: &Dataset, indices: &[usize]) ->
     Ok(out)
 }
 
+/// The l2 distance between two networks' tensors (every weight and bias, the batch norms'
+/// scales, shifts and running statistics): how far an unlearning request moved the model.
+pub async fn parameter_distance(a: &Cnn, b: &Cnn) -> Result<f64> {
+    let (a, b) = (Params::of(a), Params::of(b));
+    let mut sum = 0.0;
+    for (x, y) in a.into_iter().zip(b) {
+        let diff = crate::tensor::read_f32((x - y).powi_scalar(2).sum()).await?;
+        sum += f64::from(diff[0]);
+    }
+    Ok(sum.sqrt())
+}
+
+/// Every float tensor of a network, flattened, in visiting order.
+struct Params(Vec<Tensor<1>>);
+
+impl Params {
+    fn of(model: &Cnn) -> Vec<Tensor<1>> {
+        let mut params = Self(Vec::new());
+        burn::module::Module::visit(model, &mut params);
+        params.0
+    }
+}
+
+impl burn::module::ModuleVisitor for Params {
+    fn visit_float<const D: usize>(&mut self, param: &burn::module::Param<Tensor<D>>) {
+        self.0.push(param.val().reshape([-1]));
+    }
+}
+
 /// The class with the highest score in one row of scores (the first one on ties).
 pub fn argmax(scores: &[f32]) -> u16 {
     scores
