@@ -81,6 +81,14 @@ check "train --ship writes a model and its record that eval loads by name" bash 
     --seed 3 --ship tiny --description 'A test.' >/dev/null 2>>'$WORK/train.log'
   '$BIN' eval --model tiny --json >'$WORK/tiny-eval.json' 2>/dev/null
   python3 '$HERE/cli_report.py' shipped '$WORK/models/tiny.json' '$WORK/tiny-eval.json'"
+check "train --ship --precision f16 ships the rounded model, its record measured on it" bash -c "
+  set -e
+  export OVERUNLEARN_MODELS='$WORK/models'
+  '$BIN' train --dataset cifar10 --batches 1 --preset tutorial --blocks 2 --per-class 20 --epochs 1 \
+    --seed 3 --ship tiny16 --precision f16 --description 'A test.' >/dev/null 2>>'$WORK/train.log'
+  '$BIN' eval --model tiny16 --json >'$WORK/tiny16-eval.json' 2>/dev/null
+  python3 '$HERE/cli_report.py' shipped '$WORK/models/tiny16.json' '$WORK/tiny16-eval.json'
+  python3 '$HERE/cli_report.py' half '$WORK/models/tiny16.bin' '$WORK/models/tiny.bin'"
 check "train --ship refuses a test subset before training" \
   fails_with "test_per_class: 5: a shipped model records its accuracy on the whole test split" \
   env OVERUNLEARN_MODELS="$WORK/models" "$BIN" train --test-per-class 5 --ship tiny2 --description x --epochs 1
@@ -97,6 +105,12 @@ check "defend run again resumes from the kept measurements to the same report" b
   python3 '$HERE/cli_report.py' same '$WORK/defended.json' '$WORK/defended-again.json'"
 python3 "$HERE/cli_report.py" tiny-defend-config "$HERE/../experiments/defend-cifar10-lab.json" \
   "$WORK/undefended.json" none
+check "reproduce --ship-crafted writes the crossings its requests use as one part per side and size" bash -c "
+  set -e
+  '$BIN' reproduce --config '$WORK/undefended.json' --crossings '$WORK/crossings' \
+    --ship-crafted '$WORK' --json >/dev/null 2>>'$WORK/train.log'
+  ls '$WORK' | grep -E '^[0-9a-f]{24}-u20\.json\.gz$'
+  test \$(ls '$WORK'/*.json.gz | wc -l) -eq 1"
 check "defend refuses a config without defences before any work" \
   fails_with "undefended.json: names no defences" "$BIN" defend --config "$WORK/undefended.json"
 # Each shipped model (models/NAME.bin beside NAME.json) loads by name, matches its SHA-256 and

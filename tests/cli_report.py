@@ -1,5 +1,6 @@
 """Checks on the CLI's JSON reports (used by tests/cli.sh)."""
 import json
+import struct
 import sys
 
 TIME_KEYS = {
@@ -49,6 +50,19 @@ def shipped(record, evaluation):
     r, e = load(record)["test"], load(evaluation)["test"]
     assert e["count"] == r["count"], (e["count"], r["count"])
     assert abs(e["accuracy"] - r["accuracy"]) <= 0.001, (e["accuracy"], r["accuracy"])
+
+
+def half(f16, f32):
+    """The f16 model file records its precision and holds the same values in half the bytes."""
+
+    def parts(path):
+        data = open(path, "rb").read()
+        version, length = struct.unpack("<II", data[8:16])
+        return version, json.loads(data[16 : 16 + length]), len(data) - 16 - length
+
+    (v16, h16, n16), (v32, h32, n32) = parts(f16), parts(f32)
+    assert (v16, h16["precision"], v32, h32["precision"]) == (3, "f16", 3, "f32"), (h16, h32)
+    assert h16["tensors"] == h32["tensors"] and 2 * n16 == n32, (n16, n32)
 
 
 def tiny_defend_config(base, out, defences="two"):
@@ -108,6 +122,7 @@ if __name__ == "__main__":
         "same": same,
         "eval": evaluation,
         "shipped": shipped,
+        "half": half,
         "tiny-defend-config": tiny_defend_config,
         "defend": defend,
     }

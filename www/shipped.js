@@ -1,7 +1,8 @@
 // What the repository ships beside the lab, as the build found it: the experiments
 // (`experiments/*.json`, the same configs `overunlearn reproduce --config` reads), the trained
 // models (`models/NAME.bin` with their reports `NAME.json`) and the crafted requests
-// (`experiments/crafted/KEY.json.gz`, named by the first 24 characters of their crossings key).
+// (`experiments/crafted/KEY24-PART.json.gz`: the first 24 characters of their crossings key, then
+// the goal side and request size; the core says which parts a run needs).
 // Listing them at build time means the page never asks the server for a file it lacks.
 
 const name = (path) =>
@@ -28,7 +29,7 @@ export const models = Object.fromEntries(
     .map(([model, url]) => [model, { url, report: reports[model] }]),
 );
 
-/** Crafted-request files by key prefix: URL. */
+/** Crafted-request files by stem (`KEY24-PART`): URL. */
 export const crafted = byName(
   import.meta.glob("../experiments/crafted/*.json.gz", {
     eager: true,

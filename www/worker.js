@@ -160,11 +160,12 @@ const ops = {
     const bytes = await fetchBytes(url);
     return JSON.parse(lab.importShipped(bytes, report));
   },
-  /** Crafts, reusing the shipped crafted requests (`crafted`: URL by key prefix) that match. */
-  async craft({ gallery, crafted }, progress) {
-    const url = crafted?.[lab.crossingsKey().slice(0, 24)];
-    if (url) progress({ stage: "downloading the shipped crafted requests", done: 0, total: 1 });
-    const bytes = url ? await fetchBytes(url) : undefined;
+  /** Crafts, reusing the shipped crafted requests (`crafted`: URL by file stem) it needs. */
+  async craft({ gallery, crafted = {} }, progress) {
+    const parts = lab.craftedParts(Object.keys(crafted));
+    if (parts.length)
+      progress({ stage: "downloading the shipped crafted requests", done: 0, total: parts.length });
+    const bytes = await Promise.all(parts.map((stem) => fetchBytes(crafted[stem])));
     return JSON.parse(await lab.craft(gallery, bytes, (json) => progress(JSON.parse(json))));
   },
   testImage: async ({ index }) => JSON.parse(lab.testImage(index)),

@@ -3,9 +3,11 @@
 
 mod common;
 
-use overunlearn::data::DatasetKind;
+use overunlearn::attack::crossings::{Crossings, Part, parts_needed};
+use overunlearn::attack::search::Goal;
+use overunlearn::data::{Dataset, DatasetKind};
 use overunlearn::experiment::{self, Attack, ExperimentConfig};
-use overunlearn::model::Preset;
+use overunlearn::model::{Preset, Trained};
 use overunlearn::training_run::RunData;
 use overunlearn::unlearn::Method;
 use overunlearn::unlearn::first_order::{FirstOrderConfig, Tau};
@@ -84,8 +86,9 @@ fn a_run_names_the_official_files_it_reads() {
     );
 }
 
-#[test]
-fn crafting_then_unlearning_is_deterministic_and_reuses_kept_crossings() {
+/// Three synthetic classes of 24 images, a tutorial model trained on them, and the run's data
+/// (the same images for every split).
+fn small_run() -> (Dataset, Vec<String>, Trained, RunData) {
     let data = common::synthetic(3, 24, 8, 5);
     let names = data.class_names.clone();
     let val = data.select(&[]);
@@ -96,6 +99,133 @@ fn crafting_then_unlearning_is_deterministic_and_reuses_kept_crossings() {
         validation: data.clone(),
         test: data.clone(),
     };
+    (data, names, trained, run_data)
+}
+
+#[test]
+fn shipped_parts_hold_each_request_size_once_and_a_run_fetches_only_what_it_needs() {
+    let (_, names, trained, run_data) = small_run();
+    let config = ExperimentConfig {
+        class_a: names[0].clone(),
+        class_b: names[1].clone(),
+        percentages: vec![50.0, 25.0],
+        attacks: vec![
+            Attack::PushingI { targeted: false },
+            Attack::PushingII { targeted: true },
+        ],
+        ..ExperimentConfig::default()
+    };
+    let key = config.crossings_key("model");
+    let mut store = Crossings::new(key.clone());
+    let crafted = common::seeded(|| {
+        pollster::block_on(experiment::craft_with(
+            &config,
+            &run_data,
+            &trained,
+            &mut store,
+            |_| Ok(()),
+            &mut |_| {},
+        ))
+        .unwrap()
+    });
+    let sources = |percent: f64, targeted: bool| {
+        let request = crafted
+            .requests
+            .iter()
+            .find(|p| p.percent == percent && p.attack.pushing() == Some(targeted))
+            .unwrap();
+        request.request.sources.clone()
+    };
+    // Per side, the smaller size first; the larger part holds only what it adds (nested).
+    let parts = crafted.parts();
+    let shape: Vec<(bool, f64, usize)> = parts
+        .iter()
+        .map(|(p, samples)| (p.targeted, p.percent, samples.len()))
+        .collect();
+    assert_eq!(
+        shape,
+        [
+            (false, 25.0, 6),
+            (false, 50.0, 6),
+            (true, 25.0, 6),
+            (true, 50.0, 6)
+        ]
+    );
+    for (part, samples) in &parts {
+        assert!(samples.iter().all(|&(t, _)| t == part.targeted));
+    }
+    let side = |targeted: bool, upto: usize| -> Vec<usize> {
+        let mut all: Vec<usize> = parts
+            .iter()
+            .filter(|(p, _)| p.targeted == targeted)
+            .take(upto)
+            .flat_map(|(_, samples)| samples.iter().map(|&(_, s)| s))
+            .collect();
+        all.sort_unstable();
+        all
+    };
+    assert_eq!(side(false, 1), sources(25.0, false));
+    assert_eq!(side(false, 2), sources(50.0, false));
+    assert_eq!(side(true, 2), sources(50.0, true));
+
+    // The parts, stored and merged back, give the whole store; another key's store is ignored.
+    let mut merged = Crossings::new(key.clone());
+    for (_, samples) in &parts {
+        merged.merge(store.subset(samples.iter().copied()));
+    }
+    let kept = store
+        .get(Goal::Untargeted, sources(25.0, false)[0])
+        .unwrap();
+    let mut other = Crossings::new("another key");
+    other.insert(Goal::Untargeted, 999, kept.clone());
+    merged.merge(other);
+    assert_eq!(merged, store);
+
+    // A run fetches, per side it pushes, the parts up to the first as large as its largest
+    // request; file stems of other keys or of no part are passed over.
+    let stems: Vec<String> = parts
+        .iter()
+        .map(|(p, _)| p.stem(&key))
+        .chain(["0123456789abcdef01234567-u25".into(), key[..24].to_string()])
+        .collect();
+    let needed = |percent: f64, sides: &[bool]| {
+        let wants: Vec<Part> = sides
+            .iter()
+            .map(|&targeted| Part { targeted, percent })
+            .collect();
+        parts_needed(&key, &stems, &wants)
+            .into_iter()
+            .map(|stem| stem[25..].to_string())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(needed(25.0, &[false]), ["u25"]);
+    assert_eq!(needed(30.0, &[false]), ["u25", "u50"]);
+    assert_eq!(needed(80.0, &[false, true]), ["u25", "u50", "t25", "t50"]);
+    assert_eq!(needed(10.0, &[true]), ["t25"]);
+    // What a config wants: its largest request on each side its attacks push.
+    assert_eq!(
+        config.wanted_parts(),
+        [
+            Part {
+                targeted: false,
+                percent: 50.0
+            },
+            Part {
+                targeted: true,
+                percent: 50.0
+            }
+        ]
+    );
+    let blending = ExperimentConfig {
+        attacks: vec![Attack::Blending { ratio: 0.5 }],
+        ..config.clone()
+    };
+    assert!(blending.wanted_parts().is_empty());
+}
+
+#[test]
+fn crafting_then_unlearning_is_deterministic_and_reuses_kept_crossings() {
+    let (data, names, trained, run_data) = small_run();
     let config = ExperimentConfig {
         class_a: names[0].clone(),
         class_b: names[1].clone(),
@@ -183,7 +313,7 @@ fn crafting_then_unlearning_is_deterministic_and_reuses_kept_crossings() {
     assert_ne!(with(&|c| c.run.seed += 1), key);
     assert_ne!(with(&|c| c.class_b = "ship".into()), key);
     assert_ne!(with(&|c| c.push.query_budget += 1), key);
-    let mut store = overunlearn::attack::crossings::Crossings::new(key);
+    let mut store = Crossings::new(key);
     let craft = |store: &mut _, saves: &mut usize| {
         common::seeded(|| {
             pollster::block_on(experiment::craft_with(

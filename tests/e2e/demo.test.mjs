@@ -1,6 +1,7 @@
 // A shipped experiment from its link: the paper's CIFAR-10 model, shipped in models/, and the
 // requests crafted against it, shipped in experiments/crafted/: the page shows normal vs
-// Pushing-I without training anything (and without pushing a sample again).
+// Pushing-I without training anything (and without pushing a sample again), downloading only the
+// part of the shipped crossings its request uses.
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { test } from "node:test";
@@ -11,6 +12,11 @@ const demo = readFileSync(new URL("../../experiments/cifar10-paper-demo.json", i
 
 test("the CIFAR-10 demo's link shows normal vs Pushing-I from the shipped model", async () => {
   const context = await lab.browser.newContext();
+  const parts = [];
+  context.on("request", (request) => {
+    const part = request.url().match(/\/([0-9a-f]{24}-[ut][0-9.]+)\.json-[^/]*\.gz$/);
+    if (part) parts.push(part[1]);
+  });
   const link = `${lab.server.url}#config=${Buffer.from(demo).toString("base64url")}`;
   const page = await openLab(context, link);
   assert.equal(await page.$eval("[data-testid=use-shipped]", (b) => b.hidden), false);
@@ -38,5 +44,8 @@ test("the CIFAR-10 demo's link shows normal vs Pushing-I from the shipped model"
     /2 requests ready \([0-9] s\)/,
     "the shipped crafted requests were reused",
   );
+  // The 10% untargeted request needs the `-u10` part of the paper key's store, not the 8.9 MB
+  // of all four.
+  assert.deepEqual(parts, ["146bdc76da16c81ec345e862-u10"]);
   await context.close();
 });

@@ -1,6 +1,12 @@
 //! The crossings a malicious user has found, by goal and training sample. Crafting looks here
 //! first, so a sample held by several request sizes is pushed once per goal, and a long run
 //! that stopped goes on where it was (the CLI keeps the store in a file between runs).
+//!
+//! The repository ships a store in [`Part`]s, one file per goal side and request size, so the
+//! page downloads only what a run uses: requests of one class are nested (the 10% request's
+//! samples are the first of the 50% one's, [`crate::unlearn::request::forget_set`]), so a part
+//! holds the samples its size adds to the smaller parts', and a run needs, per side it pushes,
+//! the parts up to the first as large as its largest request ([`parts_needed`]).
 
 use std::collections::BTreeMap;
 
@@ -60,6 +66,77 @@ impl Crossings {
     pub fn is_empty(&self) -> bool {
         self.untargeted.is_empty() && self.targeted.is_empty()
     }
+
+    /// Takes `other`'s outcomes for samples this store has not pushed (a store of another
+    /// key is ignored): how shipped parts come back together.
+    pub fn merge(&mut self, other: Self) {
+        if other.key != self.key {
+            return;
+        }
+        for (mine, theirs) in [
+            (&mut self.untargeted, other.untargeted),
+            (&mut self.targeted, other.targeted),
+        ] {
+            for (source, outcome) in theirs {
+                mine.entry(source).or_insert(outcome);
+            }
+        }
+    }
+}
+
+/// One shipped file of a crossings store: a goal side and the request size (percent of class
+/// A) whose samples it adds to the smaller parts'.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Part {
+    /// The targeted side (toward class B) rather than the untargeted one.
+    pub targeted: bool,
+    /// The request size, in percent of class A.
+    pub percent: f64,
+}
+
+impl Part {
+    /// The file stem the part ships under: the key's first 24 characters, `-u` (untargeted) or
+    /// `-t` (targeted), and the percentage, e.g. `146bdc76da16c81ec345e862-u10`.
+    pub fn stem(&self, key: &str) -> String {
+        let side = if self.targeted { 't' } else { 'u' };
+        format!("{}-{side}{}", &key[..24.min(key.len())], self.percent)
+    }
+
+    /// The part a file stem names, if it is one of `key`'s.
+    pub fn parse(key: &str, stem: &str) -> Option<Self> {
+        let rest = stem
+            .strip_prefix(&key[..24.min(key.len())])?
+            .strip_prefix('-')?;
+        let targeted = match rest.as_bytes().first()? {
+            b't' => true,
+            b'u' => false,
+            _ => return None,
+        };
+        let percent: f64 = rest[1..].parse().ok()?;
+        (percent > 0.0 && percent <= 100.0).then_some(Self { targeted, percent })
+    }
+}
+
+/// Which of the shipped file stems `stems` a run against `key` needs, given the parts it
+/// `wants` (per side it pushes, its largest request): per side, the parts smaller than the
+/// request and the first at least as large (all of them when none is).
+pub fn parts_needed<'a>(key: &str, stems: &'a [String], wants: &[Part]) -> Vec<&'a String> {
+    let mut needed = Vec::new();
+    for want in wants {
+        let mut side: Vec<(f64, &String)> = stems
+            .iter()
+            .filter_map(|stem| Some((Part::parse(key, stem)?, stem)))
+            .filter(|(part, _)| part.targeted == want.targeted)
+            .map(|(part, stem)| (part.percent, stem))
+            .collect();
+        side.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let end = side
+            .iter()
+            .position(|(percent, _)| *percent >= want.percent)
+            .map_or(side.len(), |i| i + 1);
+        needed.extend(side[..end].iter().map(|(_, stem)| *stem));
+    }
+    needed
 }
 
 /// The most bytes a crossings file may unpack to (a store of 2,400 CIFAR samples is ~50 MB).

@@ -1,11 +1,13 @@
 //! The crossings found by pushing, kept on disk between runs: one file per model and search
 //! settings under `~/.cache/overunlearn/crossings`, seeded from the crafted requests the
-//! repository ships (`experiments/crafted/`). `reproduce` and `defend` share them.
+//! repository ships (`experiments/crafted/KEY24-PART.json.gz`, [`Part`]s of a store).
+//! `reproduce` and `defend` share them.
 
 use std::path::{Path, PathBuf};
 
-use overunlearn::attack::crossings::Crossings;
+use overunlearn::attack::crossings::{Crossings, Part};
 use overunlearn::attack::search::Goal;
+use overunlearn::experiment::Crafted;
 use overunlearn::{Error, Result};
 
 /// `~/.cache/overunlearn/crossings` (`./crossings` without a home directory).
@@ -34,10 +36,9 @@ impl CrossingsFile {
                 .ok()
                 .filter(|c| c.key == key)
         };
-        let shipped = shipped_crafted_dir().join(shipped_name(&key));
         let kept = match fresh {
             true => None,
-            false => read(&path).or_else(|| read(&shipped)),
+            false => read(&path).or_else(|| shipped(&key, read)),
         };
         let crossings = match kept {
             Some(c) => {
@@ -71,7 +72,31 @@ fn shipped_crafted_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../experiments/crafted")
 }
 
-/// The file name crafted requests for `key` are shipped under.
-pub(super) fn shipped_name(key: &str) -> String {
-    format!("{}.json.gz", &key[..24])
+/// The shipped parts for `key`, together (`read` opens one, `None` unless it is `key`'s).
+fn shipped(key: &str, read: impl Fn(&Path) -> Option<Crossings>) -> Option<Crossings> {
+    let dir = shipped_crafted_dir();
+    let mut parts = std::fs::read_dir(&dir).ok()?.filter_map(|entry| {
+        let path = entry.ok()?.path();
+        let name = path.file_name()?.to_str()?;
+        Part::parse(key, name.strip_suffix(".json.gz")?)?;
+        read(&path)
+    });
+    let mut store = parts.next()?;
+    parts.for_each(|part| store.merge(part));
+    Some(store)
+}
+
+/// Writes the crossings of `crafted`'s requests into `dir` as shipped parts, each merged with
+/// the part already there (another experiment's requests of the same size).
+pub(super) fn ship(dir: &Path, crossings: &Crossings, crafted: &Crafted) -> Result<()> {
+    for (part, samples) in crafted.parts() {
+        let path = dir.join(format!("{}.json.gz", part.stem(&crossings.key)));
+        let mut store = crossings.subset(samples);
+        if let Ok(bytes) = std::fs::read(&path) {
+            store.merge(Crossings::from_bytes(&bytes, &path.display().to_string())?);
+        }
+        std::fs::write(&path, store.to_gzip()).map_err(|e| Error::io(path.display(), e))?;
+        eprintln!("wrote the crafted requests to {}", path.display());
+    }
+    Ok(())
 }

@@ -16,7 +16,7 @@ use overunlearn::unlearn::first_order::{self, FirstOrderConfig, Layers, ServiceK
 use overunlearn::{Error, Result};
 
 use super::RunConfigArgs;
-use super::crossings::{CrossingsFile, default_crossings_dir, shipped_name};
+use super::crossings::{CrossingsFile, default_crossings_dir};
 use super::progress::{StageBars, TrainBar};
 
 /// Flags of `overunlearn reproduce`.
@@ -108,8 +108,9 @@ pub struct ReproduceArgs {
     /// Push every sample again, ignoring (and replacing) the kept crossings.
     #[arg(long)]
     fresh: bool,
-    /// Also write the crossings this experiment's requests use, gzipped, into this folder (as
-    /// `experiments/crafted/` ships them for the page and for fresh clones).
+    /// Also write the crossings this experiment's requests use, gzipped, into this folder in
+    /// parts (one file per goal side and request size, merged with the part already there), as
+    /// `experiments/crafted/` ships them for the page and for fresh clones.
     #[arg(long)]
     ship_crafted: Option<PathBuf>,
 }
@@ -354,11 +355,7 @@ pub fn reproduce(args: ReproduceArgs) -> Result<()> {
     })?;
     bars.finish();
     if let Some(dir) = &args.ship_crafted {
-        let crafted = pipeline.crafted().expect("crafted above");
-        let used = crossings.subset(crafted.pushed_samples());
-        let path = dir.join(shipped_name(&key));
-        std::fs::write(&path, used.to_gzip()).map_err(|e| Error::io(path.display(), e))?;
-        eprintln!("wrote the crafted requests to {}", path.display());
+        super::crossings::ship(dir, &crossings, pipeline.crafted().expect("crafted above"))?;
     }
     let markdown = report.markdown();
     if let Some(path) = &args.markdown {

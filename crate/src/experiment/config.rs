@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::attack::crossings::Part;
 use crate::attack::request::SubmittedLabel;
 use crate::attack::search::{PushConfig, WalkConfig};
 use crate::data::SubsetSpec;
@@ -39,6 +40,15 @@ pub enum Attack {
 }
 
 impl Attack {
+    /// Whether it pushes samples across the boundary, and if so toward class B (`Some(true)`)
+    /// or any class (`Some(false)`).
+    pub fn pushing(&self) -> Option<bool> {
+        match self {
+            Self::PushingI { targeted } | Self::PushingII { targeted } => Some(*targeted),
+            Self::Normal | Self::Blending { .. } => None,
+        }
+    }
+
     /// A short name for tables.
     pub fn name(&self) -> String {
         match self {
@@ -308,6 +318,22 @@ impl ExperimentConfig {
         ))
         .expect("configs serialise");
         crate::pretrained::sha256_hex(&settings)
+    }
+
+    /// The shipped crossings it can use ([`crate::attack::crossings::parts_needed`]): per goal
+    /// side its attacks push, its largest request.
+    pub fn wanted_parts(&self) -> Vec<Part> {
+        let largest = self.percentages.iter().copied().fold(0.0, f64::max);
+        let mut sides: Vec<bool> = self.attacks.iter().filter_map(Attack::pushing).collect();
+        sides.sort_unstable();
+        sides.dedup();
+        sides
+            .into_iter()
+            .map(|targeted| Part {
+                targeted,
+                percent: largest,
+            })
+            .collect()
     }
 
     /// Whether `other` builds the same requests (everything but the service, its unlearning

@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::{Attack, Event, ExperimentConfig, classes, stage};
-use crate::attack::crossings::Crossings;
+use crate::attack::crossings::{Crossings, Part};
 use crate::attack::gallery;
 use crate::attack::oracle::Oracle;
 use crate::attack::request::{self, Pushed, Side, SubmittedLabel};
@@ -350,19 +350,41 @@ pub struct CraftedView {
 }
 
 impl Crafted {
-    /// The samples its pushing requests hold, as (targeted, training sample): the part of a
-    /// crossings store it uses ([`Crossings::subset`]).
-    pub fn pushed_samples(&self) -> Vec<(bool, usize)> {
-        self.requests
+    /// The samples its pushing requests hold, in shipped [`Part`]s: per goal side and request
+    /// size (smallest first), the samples that size adds to the smaller ones, as (targeted,
+    /// training sample) for [`Crossings::subset`].
+    pub fn parts(&self) -> Vec<(Part, Vec<(bool, usize)>)> {
+        let mut sized: Vec<(Part, &[usize])> = self
+            .requests
             .iter()
-            .filter_map(|p| match p.attack {
-                Attack::PushingI { targeted } | Attack::PushingII { targeted } => {
-                    Some((targeted, &p.request.sources))
-                }
-                _ => None,
+            .filter_map(|p| {
+                let targeted = p.attack.pushing()?;
+                let part = Part {
+                    targeted,
+                    percent: p.percent,
+                };
+                Some((part, &p.request.sources[..]))
             })
-            .flat_map(|(targeted, sources)| sources.iter().map(move |&s| (targeted, s)))
-            .collect()
+            .collect();
+        sized.sort_by(|(a, _), (b, _)| {
+            (a.targeted, a.percent)
+                .partial_cmp(&(b.targeted, b.percent))
+                .expect("finite")
+        });
+        let mut parts: Vec<(Part, Vec<(bool, usize)>)> = Vec::new();
+        let mut held = std::collections::BTreeSet::new();
+        for (part, sources) in sized {
+            let new: Vec<(bool, usize)> = sources
+                .iter()
+                .map(|&s| (part.targeted, s))
+                .filter(|sample| held.insert(*sample))
+                .collect();
+            match parts.last_mut() {
+                Some((last, samples)) if *last == part => samples.extend(new),
+                _ => parts.push((part, new)),
+            }
+        }
+        parts
     }
 
     /// The requests with `samples` gallery samples each, as `model` (trained on `train`) sees

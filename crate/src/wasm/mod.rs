@@ -12,7 +12,7 @@ use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
-use crate::attack::crossings::Crossings;
+use crate::attack::crossings::{Crossings, parts_needed};
 use crate::backend::BackendKind;
 use crate::data::{DataSource, Files};
 use crate::experiment::{Event, ExperimentConfig};
@@ -223,11 +223,19 @@ impl Lab {
         to_json(&self.quick(|p| p.import_shipped(&bytes, report.as_bytes()))?)
     }
 
-    /// The key of the crossings the current config's crafting can reuse against the model
-    /// (the name, by its first 24 characters, of the crafted requests the lab ships).
-    #[wasm_bindgen(js_name = crossingsKey)]
-    pub fn crossings_key(&self) -> Result<String, JsValue> {
-        self.quick(|p| p.crossings_key())
+    /// Which of the shipped crafted-request files (their stems, `KEY24-PART`) the current
+    /// config's crafting can use against the model: the parts of its key that hold its
+    /// requests' samples, not the whole store.
+    #[wasm_bindgen(js_name = craftedParts)]
+    pub fn crafted_parts(&self, stems: Vec<String>) -> Result<Vec<String>, JsValue> {
+        self.quick(|p| {
+            let key = p.crossings_key()?;
+            let wanted = p.config()?.wanted_parts();
+            Ok(parts_needed(&key, &stems, &wanted)
+                .into_iter()
+                .cloned()
+                .collect())
+        })
     }
 
     /// Test image `index` of the loaded data as JSON: `{ shape, pixels }` (CHW bytes), for
@@ -253,27 +261,26 @@ impl Lab {
     }
 
     /// Crafts the current config's requests against the model, reusing the crossings in
-    /// `crafted` (a crossings file's bytes, gzipped or not) where its key is the config's.
+    /// `crafted` (crossings files' bytes, gzipped or not: the shipped parts) where their key is
+    /// the config's.
     /// `on_event` hears each stage as JSON. Resolves to JSON: per request its kind, label,
     /// size, stealth and cost, and `gallery` samples (original beside submitted image, with the
     /// model's predictions).
     pub fn craft(
         &self,
         gallery: usize,
-        crafted: Option<Vec<u8>>,
+        crafted: Vec<js_sys::Uint8Array>,
         on_event: js_sys::Function,
     ) -> js_sys::Promise {
         let slot = self.pipeline.clone();
         future_to_promise(async move {
             let mut event = |e| report_event(&on_event, e);
             let view = with_pipeline(slot, async |p| {
-                let key = p.crossings_key()?;
-                let mut crossings = match crafted {
-                    Some(bytes) => Crossings::from_bytes(&bytes, "the shipped crafted requests")?,
-                    None => Crossings::new(key.clone()),
-                };
-                if crossings.key != key {
-                    crossings = Crossings::new(key);
+                let mut crossings = Crossings::new(p.crossings_key()?);
+                for bytes in crafted {
+                    let part =
+                        Crossings::from_bytes(&bytes.to_vec(), "the shipped crafted requests")?;
+                    crossings.merge(part);
                 }
                 p.craft(&mut crossings, |_| Ok(()), &mut event).await?;
                 p.crafted_view(gallery).await
