@@ -71,6 +71,15 @@ check "train --checkpoint then --resume equals the same epochs in one go" bash -
     --seed 5 --checkpoint '$WORK/ckpt' >/dev/null 2>>'$WORK/train.log'
   '$BIN' train --resume '$WORK/ckpt' --epochs 2 --json >'$WORK/resumed.json' 2>>'$WORK/train.log'"
 check "  (compared)" python3 "$HERE/cli_report.py" same "$WORK/straight.json" "$WORK/resumed.json"
+check "train --snapshots keeps each epoch's network as a model file of the run" bash -c "
+  set -e
+  '$BIN' train --dataset cifar10 --batches 1 --preset tutorial --per-class 30 --test-per-class 10 --epochs 2 \
+    --seed 5 --checkpoint '$WORK/snap-ckpt' --snapshots '$WORK/snaps' >/dev/null 2>>'$WORK/train.log'
+  '$BIN' eval --model '$WORK/snaps/epoch-1.bin' >/dev/null 2>&1
+  '$BIN' eval --model '$WORK/snaps/epoch-2.bin' >/dev/null 2>&1
+  ! cmp -s '$WORK/snaps/epoch-1.bin' '$WORK/snaps/epoch-2.bin'"
+check "train --snapshots without a checkpoint is refused before any work" \
+  fails_with "give --checkpoint DIR (or --resume DIR) too" "$BIN" train --snapshots "$WORK/none" --epochs 1
 check "a model name that is neither a file nor shipped is named, with the shipped ones" \
   fails_with '"nonesuch" is neither a file nor a shipped model (shipped in' "$BIN" eval --model nonesuch
 mkdir -p "$WORK/models"

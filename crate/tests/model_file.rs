@@ -21,15 +21,13 @@ fn save(trained: &Trained, run: &RunConfig) -> Vec<u8> {
     pollster::block_on(trained.to_bytes(run)).unwrap()
 }
 
-/// The bytes of an older `version` of an f32 file with the same network: its header edited
-/// by `edit`.
-fn as_version(bytes: &[u8], version: u32, edit: impl Fn(&mut serde_json::Value)) -> Vec<u8> {
+/// `bytes` with its JSON header edited by `edit` (the version in the prefix follows the header's
+/// `format_version`).
+fn edited(bytes: &[u8], edit: impl Fn(&mut serde_json::Value)) -> Vec<u8> {
     let end = 16 + u32::from_le_bytes(bytes[12..16].try_into().unwrap()) as usize;
     let mut header: serde_json::Value = serde_json::from_slice(&bytes[16..end]).unwrap();
-    assert_eq!(header["precision"], "f32");
-    header.as_object_mut().unwrap().remove("precision");
-    header["format_version"] = version.into();
     edit(&mut header);
+    let version = header["format_version"].as_u64().unwrap() as u32;
     let json = serde_json::to_vec(&header).unwrap();
     let mut out = b"OVUNLRN\0".to_vec();
     out.extend_from_slice(&version.to_le_bytes());
@@ -37,6 +35,17 @@ fn as_version(bytes: &[u8], version: u32, edit: impl Fn(&mut serde_json::Value))
     out.extend_from_slice(&json);
     out.extend_from_slice(&bytes[end..]);
     out
+}
+
+/// The bytes of an older `version` of an f32 file with the same network: its header edited
+/// by `edit`.
+fn as_version(bytes: &[u8], version: u32, edit: impl Fn(&mut serde_json::Value)) -> Vec<u8> {
+    edited(bytes, |header| {
+        assert_eq!(header["precision"], "f32");
+        header.as_object_mut().unwrap().remove("precision");
+        header["format_version"] = version.into();
+        edit(header);
+    })
 }
 
 /// The bytes of a version-1 file with the same network: no run in the header.
@@ -142,6 +151,30 @@ fn an_f16_file_holds_the_rounded_weights_in_half_the_bytes_and_version_2_still_r
         e.contains("v2.bin: format version 2 stores f32 only"),
         "{e}"
     );
+}
+
+#[test]
+fn a_checkpoint_network_becomes_a_model_file_of_its_run() {
+    let run = RunConfig {
+        seed: 9,
+        ..RunConfig::default()
+    };
+    let bytes = save(&trained(&tiny(3), 1), &run);
+    let no_run = |h: &mut serde_json::Value| {
+        h.as_object_mut().unwrap().remove("run");
+    };
+    let weights = edited(&bytes, no_run);
+    let e = open(&weights, "w.bin").unwrap_err().to_string();
+    assert!(e.contains("w.bin: records no training run"), "{e}");
+    // The snapshot is the file saving the network with its run gives, byte for byte.
+    assert_eq!(
+        model_file::snapshot(&weights, &run, "w.bin").unwrap(),
+        bytes
+    );
+    let e = model_file::snapshot(&as_version(&bytes, 2, no_run), &run, "old.bin")
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("old.bin: is format version 2"), "{e}");
 }
 
 #[test]

@@ -1,13 +1,13 @@
 //! `overunlearn train`: a training run from flags, a model file and a report.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::Args;
 use overunlearn::metrics;
 use overunlearn::model::file::Precision;
 use overunlearn::pretrained::{self, PretrainedReport};
-use overunlearn::train::{Optimizer, TrainConfig};
-use overunlearn::training_run::{self, ModelFile, RunConfig, RunReport};
+use overunlearn::train::{Checkpoint, Optimizer, TrainConfig};
+use overunlearn::training_run::{self, ModelFile, RunConfig, RunReport, model_file};
 use overunlearn::{Error, Result};
 
 use super::RunConfigArgs;
@@ -37,6 +37,11 @@ pub struct TrainArgs {
     /// One sentence on the shipped model (with --ship).
     #[arg(long, requires = "ship")]
     description: Option<String>,
+    /// Also keep the network after every epoch as a model file of the run, `DIR/epoch-E.bin`
+    /// (with --checkpoint or --resume), to measure along the training: the saved model is the
+    /// lowest validation loss's.
+    #[arg(long, value_name = "DIR")]
+    snapshots: Option<PathBuf>,
     /// How the saved (and shipped) model stores its weights: f32, or f16 to halve the file;
     /// below f32 the test is run again on the rounded weights, so the report is the file's.
     #[arg(long, default_value_t = Precision::F32)]
@@ -114,6 +119,17 @@ pub fn train(args: TrainArgs) -> Result<()> {
         None => (args.training.config(&args.common), None),
     };
     config.validate()?;
+    let folder = args.resume.as_ref().or(args.checkpoint.as_ref());
+    if let (Some(dir), None) = (&args.snapshots, folder) {
+        return Err(Error::config(
+            "snapshots",
+            format!(
+                "{}: snapshots are taken of the checkpoint after each epoch: give --checkpoint \
+                 DIR (or --resume DIR) too",
+                dir.display()
+            ),
+        ));
+    }
     if let Some(name) = &args.ship {
         pretrained::check_shippable(name, &config)?;
     }
@@ -130,10 +146,15 @@ pub fn train(args: TrainArgs) -> Result<()> {
     );
     let device = super::device(config.backend)?;
     let mut bar = TrainBar::new();
-    let folder = args.resume.as_ref().or(args.checkpoint.as_ref());
     let (trained, mut report) = match folder {
         Some(dir) => {
-            let mut save = |c: &_| training_run::save_checkpoint(dir, &config, c);
+            let mut save = |c: &Checkpoint| {
+                training_run::save_checkpoint(dir, &config, c)?;
+                match &args.snapshots {
+                    Some(snapshots) => save_snapshot(snapshots, &config, c),
+                    None => Ok(()),
+                }
+            };
             pollster::block_on(training_run::train_and_test_checkpointed(
                 &config,
                 &data,
@@ -173,6 +194,14 @@ pub fn train(args: TrainArgs) -> Result<()> {
         print_summary(&report);
     }
     Ok(())
+}
+
+/// Writes the checkpoint's network as `DIR/epoch-E.bin`, a model file of `config`'s run.
+fn save_snapshot(dir: &Path, config: &RunConfig, checkpoint: &Checkpoint) -> Result<()> {
+    let bytes = model_file::snapshot(&checkpoint.weights, config, "the checkpoint's network")?;
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir.display(), e))?;
+    let path = dir.join(format!("epoch-{}.bin", checkpoint.state.history.len()));
+    std::fs::write(&path, bytes).map_err(|e| Error::io(path.display(), e))
 }
 
 /// Writes `models/NAME.bin` and its record `models/NAME.json`.

@@ -1,6 +1,6 @@
 //! Model files with the run that trained them: the typed side of [`crate::model::file`] (which
-//! holds the format and stays below this layer): [`ModelFile::open`], [`Trained::to_bytes`], and
-//! [`convert`] for version-1 files.
+//! holds the format and stays below this layer): [`ModelFile::open`], [`Trained::to_bytes`],
+//! [`snapshot`] of a checkpoint's network, and [`convert`] for version-1 files.
 
 use burn::prelude::Device;
 
@@ -61,6 +61,34 @@ impl Trained {
     pub async fn to_bytes_at(&self, run: &RunConfig, precision: Precision) -> Result<Vec<u8>> {
         self.write(Some(run), precision).await
     }
+}
+
+/// A training checkpoint's network (its `weights.bin`, which records no run) as a model file of
+/// `run`, the tensors byte for byte: the run's network after that epoch, for measurements across
+/// a training (the model a run keeps is its lowest validation loss's).
+pub fn snapshot(weights: &[u8], run: &RunConfig, origin: &str) -> Result<Vec<u8>> {
+    let bad = |problem: String| Error::model_file(origin, problem);
+    let (version, json, body) = file::split(weights, origin)?;
+    if version != FORMAT_VERSION {
+        return Err(bad(format!(
+            "is format version {version}; snapshots are taken of this build's checkpoints \
+             (version {FORMAT_VERSION})"
+        )));
+    }
+    let header: Header =
+        serde_json::from_slice(&json).map_err(|e| bad(format!("unreadable header: {e}")))?;
+    let header = Header {
+        format_version: header.format_version,
+        crate_version: header.crate_version,
+        precision: header.precision,
+        config: header.config,
+        class_names: header.class_names,
+        run: Some(run.clone()),
+        tensors: header.tensors,
+    };
+    let mut out = file::header_bytes(&header);
+    out.extend_from_slice(&weights[body..]);
+    Ok(out)
 }
 
 /// Rewrites a version-1 model file as a current-version (f32) file that records `run` as the run that
