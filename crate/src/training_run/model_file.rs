@@ -77,9 +77,15 @@ pub fn snapshot(weights: &[u8], run: &RunConfig, origin: &str) -> Result<Vec<u8>
     }
     let header: Header =
         serde_json::from_slice(&json).map_err(|e| bad(format!("unreadable header: {e}")))?;
+    Ok(with_run(header, run, &weights[body..]))
+}
+
+/// A model file of this build's format: `header`'s network recording `run`, then the tensor
+/// bytes `body` as they are.
+fn with_run(header: Header, run: &RunConfig, body: &[u8]) -> Vec<u8> {
     let header = Header {
-        format_version: header.format_version,
-        crate_version: header.crate_version,
+        format_version: FORMAT_VERSION,
+        crate_version: crate::VERSION.to_string(),
         precision: header.precision,
         config: header.config,
         class_names: header.class_names,
@@ -87,8 +93,8 @@ pub fn snapshot(weights: &[u8], run: &RunConfig, origin: &str) -> Result<Vec<u8>
         tensors: header.tensors,
     };
     let mut out = file::header_bytes(&header);
-    out.extend_from_slice(&weights[body..]);
-    Ok(out)
+    out.extend_from_slice(body);
+    out
 }
 
 /// Rewrites a version-1 model file as a current-version (f32) file that records `run` as the run that
@@ -122,15 +128,13 @@ pub fn convert(bytes: &[u8], run: &RunConfig, origin: &str) -> Result<Vec<u8>> {
         )));
     }
     let header = Header {
-        format_version: FORMAT_VERSION,
-        crate_version: crate::VERSION.to_string(),
+        format_version: 1,
+        crate_version: String::new(),
         precision: Precision::F32,
         config: old.config,
         class_names: old.class_names,
-        run: Some(run.clone()),
+        run: None,
         tensors: old.tensors,
     };
-    let mut out = file::header_bytes(&header);
-    out.extend_from_slice(&bytes[body..]);
-    Ok(out)
+    Ok(with_run(header, run, &bytes[body..]))
 }
