@@ -29,17 +29,25 @@ export function renderResults(report, showImage) {
     "→ elsewhere",
     "mean SSIM",
     "queries/image",
+    [
+      "model moved",
+      "How far the unlearning moved the model: the l2 distance of all its parameters",
+    ],
     "service",
   ];
   table.replaceChildren();
   const tr = table.createTHead().insertRow();
-  for (const h of head) tr.append(Object.assign(document.createElement("th"), { textContent: h }));
+  for (const h of head) {
+    const [textContent, title = ""] = [h].flat();
+    tr.append(Object.assign(document.createElement("th"), { textContent, title }));
+  }
   const body = table.createTBody();
   const b = report.class_names.indexOf(c.class_b);
   const first = body.insertRow();
   first.dataset.attack = "before";
   first.dataset.accuracy = report.before.accuracy;
   first.dataset.accuracyA = report.before.per_class[a];
+  first.dataset.updateNorm = 0;
   for (const v of [
     "before unlearning",
     "",
@@ -53,6 +61,7 @@ export function renderResults(report, showImage) {
     "",
     "",
     "",
+    "",
   ])
     first.insertCell().textContent = v;
   for (const row of report.rows) {
@@ -60,6 +69,7 @@ export function renderResults(report, showImage) {
     r.dataset.attack = row.attack.attack + (row.attack.targeted ? "_targeted" : "");
     r.dataset.accuracy = row.accuracy;
     r.dataset.accuracyA = row.accuracy_a;
+    r.dataset.updateNorm = row.update_norm ?? "";
     for (const v of [
       row.title,
       row.size,
@@ -72,6 +82,7 @@ export function renderResults(report, showImage) {
       row.shift.elsewhere,
       row.mean_ssim.toFixed(3),
       row.crafted ? Math.round(row.mean_queries) : "",
+      row.update_norm?.toFixed(3) ?? "",
     ])
       r.insertCell().textContent = v;
     const verdict = r.insertCell();
@@ -154,7 +165,7 @@ function renderConfusion(report, k) {
 /** The report as CSV: one line per request. */
 export function toCsv(report) {
   const head = [
-    "percent,attack,targeted,label,size,crafted,accuracy,accuracy_a,accuracy_b,kept,to_b,elsewhere,mean_l2,mean_ssim,mean_queries,mean_seconds",
+    "percent,attack,targeted,label,size,crafted,accuracy,accuracy_a,accuracy_b,kept,to_b,elsewhere,mean_l2,mean_ssim,mean_queries,mean_seconds,update_norm",
   ];
   const lines = report.rows.map((r) =>
     [
@@ -174,6 +185,7 @@ export function toCsv(report) {
       r.mean_ssim,
       r.mean_queries,
       r.mean_seconds,
+      r.update_norm ?? "",
     ].join(","),
   );
   return [...head, ...lines].join("\n") + "\n";

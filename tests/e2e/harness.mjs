@@ -84,8 +84,8 @@ export async function smallRun(page) {
 }
 
 /**
- * The results table as objects: `{ attack, accuracy, accuracyA, cells }` per row, the first
- * (`attack: "before"`) the model before unlearning.
+ * The results table as objects: `{ attack, accuracy, accuracyA, updateNorm, cells }` per row,
+ * the first (`attack: "before"`) the model before unlearning.
  */
 export function results(page) {
   return page.$$eval("[data-testid=results-table] tbody tr", (rows) =>
@@ -93,6 +93,7 @@ export function results(page) {
       attack: r.dataset.attack,
       accuracy: Number(r.dataset.accuracy),
       accuracyA: Number(r.dataset.accuracyA),
+      updateNorm: Number(r.dataset.updateNorm),
       cells: [...r.cells].map((c) => c.textContent),
     })),
   );

@@ -83,6 +83,10 @@ test(
       "a normal request costs at most 3 points",
     );
     assert.ok(normal.accuracyA <= untouched.accuracyA, "a normal request does not raise airplane");
+    // How far each request moved the model, beside what it did (the core's update_norm).
+    console.log(`model moved: normal ${normal.updateNorm}, Pushing-I ${pushing.updateNorm}`);
+    assert.equal(untouched.updateNorm, 0);
+    assert.ok(normal.updateNorm > 0 && pushing.updateNorm > 0, JSON.stringify(rows));
     // The issue's bar: 20 points (measured 44% vs 24% on this build's tutorial model, seed 0;
     // README, "The tutorial's service"). 1e-9 absorbs the percentages' float rounding.
     assert.ok(
