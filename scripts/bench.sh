@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Benchmarks this project against the peers a user would pick instead, in one run, and prints
-# one table: training and inference images/s of the `tutorial` and `lab` presets natively
-# (ours on flex vs PyTorch on the CPU, both on 2 threads) and in headless Chromium (ours on flex
-# and WebGPU vs TensorFlow.js 4.22 on wasm and WebGPU), the wasm download size, the time from
+# one table: training and inference images/s of the `tutorial`, `lab` and `paper` presets
+# natively (ours on flex vs PyTorch on the CPU, on 2 threads and on 1), of `tutorial` and `lab`
+# in headless Chromium (ours on flex and WebGPU vs TensorFlow.js 4.22 on wasm and WebGPU), the wasm download size, the time from
 # page load to the first training step, and the cost of pushing with each search.
 #   bash scripts/bench.sh [--quick] [--webgpu-lab]
 # --quick: a short smoke run (figures not for the README). --webgpu-lab: also the `lab` preset on
@@ -70,11 +70,14 @@ for p in r.get("push") or []: p["kind"]="push"; print(json.dumps(p))'
 if [ -n "$QUICK" ]; then
   NATIVE_T=(--warmup 1 --steps 2 --runs 2 --inference-batches 1)
   NATIVE_L=("${NATIVE_T[@]}")
+  NATIVE_P=("${NATIVE_T[@]}")
   BROWSER_FLAGS+=(--quick)
   PUSH=1
 else
   NATIVE_T=(--warmup 3 --steps 10 --runs 5 --inference-batches 4)
   NATIVE_L=(--warmup 2 --steps 5 --runs 5 --inference-batches 2)
+  # The paper's model: about 90 training images/s here, so fewer and shorter runs.
+  NATIVE_P=(--warmup 1 --steps 3 --runs 3 --inference-batches 1)
   PUSH=5
 fi
 
@@ -87,8 +90,12 @@ for threads in $THREADS 1; do
   [ "$threads" = "$THREADS" ] || where=native1
   step "native: this project (flex, rayon on $threads threads) and PyTorch ($threads threads)"
   export RAYON_NUM_THREADS=$threads
-  for preset in tutorial lab; do
-    if [ "$preset" = tutorial ]; then args=("${NATIVE_T[@]}"); else args=("${NATIVE_L[@]}"); fi
+  for preset in tutorial lab paper; do
+    case $preset in
+    tutorial) args=("${NATIVE_T[@]}") ;;
+    lab) args=("${NATIVE_L[@]}") ;;
+    paper) args=("${NATIVE_P[@]}") ;;
+    esac
     ours_native --preset "$preset" "${args[@]}" | WHERE=$where python3 -c 'import json,os,sys
 for l in sys.stdin: r=json.loads(l); r.update(where=os.environ["WHERE"]); print(json.dumps(r))' >>"$LINES"
     "$VENV/bin/python" "$BENCH/torch_bench.py" --data "$DATA" --threads "$threads" --preset "$preset" \

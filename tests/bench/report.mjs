@@ -48,7 +48,7 @@ console.log(
   "| where | preset | peer | train img/s: ours | peer | ours/peer | inference img/s: ours | peer | ours/peer |",
 );
 console.log("|---|---|---|--:|--:|--:|--:|--:|--:|");
-for (const preset of ["tutorial", "lab"])
+for (const preset of ["tutorial", "lab", "paper"])
   for (const [label, where, ours, peer, peerName] of pairs) {
     const get = (p) =>
       find(

@@ -3,6 +3,8 @@
 //! (gemm), bias prefilled and ReLU and batch-norm's affine applied after; 2x2 max-pooling; a dense
 //! layer with the same epilogue.
 
+use std::mem::MaybeUninit;
+
 /// What follows a layer's matrix product, per output channel: `y = acc + bias`, then ReLU when
 /// `relu`, then `y * scale + shift` when batch-norm's affine is present.
 #[derive(Debug, Clone)]
@@ -205,19 +207,25 @@ impl Padded {
         }
     }
 
-    /// The images without their border into `out`, `[images, height, width, channels]`.
-    pub fn unpad_into(&self, buf: &[f32], out: &mut [f32]) {
+    /// The images without their border into `out` (`[images, height, width, channels]`: every
+    /// value of it written).
+    pub fn unpad_into(&self, buf: &[f32], out: &mut [MaybeUninit<f32>]) {
         let row = self.width * self.channels;
+        assert_eq!(out.len() % row, 0, "whole rows");
         for (r, dst) in out.chunks_exact_mut(row).enumerate() {
             let from = self.at(r / self.height, r % self.height + 1, 1);
-            dst.copy_from_slice(&buf[from..from + row]);
+            dst.write_copy_of_slice(&buf[from..from + row]);
         }
     }
 
     /// The images without their border, `[images, height, width, channels]`, into `out`.
     pub fn unpad(&self, buf: &[f32], out: &mut Vec<f32>) {
-        out.resize(self.images * self.height * self.width * self.channels, 0.0);
-        self.unpad_into(buf, out);
+        let len = self.images * self.height * self.width * self.channels;
+        out.clear();
+        out.reserve(len);
+        self.unpad_into(buf, &mut out.spare_capacity_mut()[..len]);
+        // SAFETY: `unpad_into` wrote all `len` values (whole rows: `len` is a multiple of one).
+        unsafe { out.set_len(len) };
     }
 }
 

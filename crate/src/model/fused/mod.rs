@@ -146,15 +146,18 @@ impl FusedCnn {
     pub fn logits(&self, scaled: &[f32]) -> Vec<f32> {
         let (len, classes) = (self.input.len(), self.classes());
         let n = scaled.len() / len;
-        parallel_chunks(n * classes, CHUNK * classes, |i, out| {
-            let images = &scaled[i * CHUNK * len..][..out.len() / classes * len];
-            SCRATCH.with_borrow_mut(|s| self.chunk(images, out, s))
-        })
-        .0
+        // SAFETY: `chunk` writes every value of `out`.
+        let (logits, _) = unsafe {
+            parallel_chunks(n * classes, CHUNK * classes, |i, out| {
+                let images = &scaled[i * CHUNK * len..][..out.len() / classes * len];
+                SCRATCH.with_borrow_mut(|s| self.chunk(images, out, s))
+            })
+        };
+        logits
     }
 
     /// One chunk of images through every stage.
-    fn chunk(&self, images: &[f32], out: &mut [f32], s: &mut Scratch) {
+    fn chunk(&self, images: &[f32], out: &mut [MaybeUninit<f32>], s: &mut Scratch) {
         let ImageShape {
             channels,
             height,
@@ -180,7 +183,7 @@ impl FusedCnn {
         shape.unpad(&s.a, &mut s.b);
         self.dense.forward(&s.b, shape.images, &mut s.a);
         self.output.forward(&s.a, shape.images, &mut s.b);
-        out.copy_from_slice(&s.b[..out.len()]);
+        out.write_copy_of_slice(&s.b[..out.len()]);
     }
 }
 
@@ -208,26 +211,23 @@ pub(crate) fn parallel_map<T: Send, R: Send>(
 }
 
 /// A vector of `len` values made chunk by chunk by `work(i, chunk)` (`chunk` values each, the
-/// last maybe fewer), zeroed on the worker just before it writes them rather than all at once
-/// on the calling thread; with each chunk's result, in order.
-pub(crate) fn parallel_chunks<R: Send>(
+/// last maybe fewer), on rayon's threads; with each chunk's result, in order. The values are
+/// not zeroed first (zeroing cost as much as a pass of batch-norm): `work` writes each one.
+///
+/// # Safety
+/// `work` must initialise every value of the chunk it is given.
+pub(crate) unsafe fn parallel_chunks<R: Send>(
     len: usize,
     chunk: usize,
-    work: impl Fn(usize, &mut [f32]) -> R + Sync + Send,
+    work: impl Fn(usize, &mut [MaybeUninit<f32>]) -> R + Sync + Send,
 ) -> (Vec<f32>, Vec<R>) {
     let mut out: Vec<f32> = Vec::with_capacity(len);
     let chunks: Vec<&mut [MaybeUninit<f32>]> = out.spare_capacity_mut()[..len]
         .chunks_mut(chunk.max(1))
         .collect();
-    let results = parallel_map(chunks, |i, values| {
-        values.iter_mut().for_each(|v| {
-            v.write(0.0);
-        });
-        // SAFETY: every value of the chunk was initialised just above.
-        let values = unsafe { &mut *(values as *mut [MaybeUninit<f32>] as *mut [f32]) };
-        work(i, values)
-    });
-    // SAFETY: the chunks cover the first `len` values, and each was initialised.
+    let results = parallel_map(chunks, work);
+    // SAFETY: the chunks cover the first `len` values, and the caller's `work` initialised
+    // each.
     unsafe { out.set_len(len) };
     (out, results)
 }

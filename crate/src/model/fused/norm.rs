@@ -6,23 +6,27 @@
 //! Rows go in fixed chunks over rayon's threads and per-chunk sums are added in chunk order, so
 //! the results are the same bits on any number of threads.
 
+use std::ops::Range;
+
 use super::{parallel_chunks, parallel_map};
 
 /// Rows per unit of work: fixed, so that the split does not depend on the thread count.
 const ROWS: usize = 4096;
 
-/// Per-channel sums of `f(row, sums)` over the rows (`c` sums, in f64), chunk by chunk of
-/// [`ROWS`] rows, the chunks' sums added in chunk order.
-fn channel_sums(rows: usize, c: usize, f: impl Fn(usize, &mut [f64]) + Sync + Send) -> Vec<f64> {
+/// Per-channel sums (`width` of them, in f64) that `f(rows, sums)` adds up over a range of rows,
+/// chunk by chunk of [`ROWS`] rows, the chunks' sums added in chunk order.
+fn channel_sums(
+    rows: usize,
+    width: usize,
+    f: impl Fn(Range<usize>, &mut [f64]) + Sync + Send,
+) -> Vec<f64> {
     let chunks: Vec<usize> = (0..rows.div_ceil(ROWS)).collect();
     let partials = parallel_map(chunks, |_, chunk| {
-        let mut sums = vec![0.0; c];
-        for row in chunk * ROWS..((chunk + 1) * ROWS).min(rows) {
-            f(row, &mut sums);
-        }
+        let mut sums = vec![0.0; width];
+        f(chunk * ROWS..((chunk + 1) * ROWS).min(rows), &mut sums);
         sums
     });
-    let mut total = vec![0.0; c];
+    let mut total = vec![0.0; width];
     for p in &partials {
         total.iter_mut().zip(p).for_each(|(t, v)| *t += v);
     }
@@ -34,18 +38,20 @@ fn channel_sums(rows: usize, c: usize, f: impl Fn(usize, &mut [f64]) + Sync + Se
 pub fn moments(x: &[f32], c: usize) -> Vec<f32> {
     let rows = x.len() / c;
     let n = rows.max(1) as f64;
-    let mean: Vec<f64> = channel_sums(rows, c, |r, s| {
-        for (s, &v) in s.iter_mut().zip(&x[r * c..(r + 1) * c]) {
-            *s += f64::from(v);
+    let mean: Vec<f64> = channel_sums(rows, c, |range, s| {
+        for row in x[range.start * c..range.end * c].chunks_exact(c) {
+            s.iter_mut().zip(row).for_each(|(s, &v)| *s += f64::from(v));
         }
     })
     .into_iter()
     .map(|s| s / n)
     .collect();
-    let var = channel_sums(rows, c, |r, s| {
-        for ((s, &v), m) in s.iter_mut().zip(&x[r * c..(r + 1) * c]).zip(&mean) {
-            let d = f64::from(v) - m;
-            *s += d * d;
+    let var = channel_sums(rows, c, |range, s| {
+        for row in x[range.start * c..range.end * c].chunks_exact(c) {
+            for ((s, &v), m) in s.iter_mut().zip(row).zip(&mean) {
+                let d = f64::from(v) - m;
+                *s += d * d;
+            }
         }
     });
     mean.iter()
@@ -74,15 +80,19 @@ pub fn normalise(
     let inv = inv_std(moments, c, epsilon);
     let scale: Vec<f32> = gamma.iter().zip(&inv).map(|(g, i)| g * i).collect();
     let shift: Vec<f32> = (0..c).map(|i| beta[i] - moments[i] * scale[i]).collect();
-    parallel_chunks(x.len(), ROWS * c, |i, out| {
-        let x = &x[i * ROWS * c..][..out.len()];
-        for (o, v) in out.chunks_exact_mut(c).zip(x.chunks_exact(c)) {
-            for j in 0..c {
-                o[j] = v[j] * scale[j] + shift[j];
+    // SAFETY: every value of `out` is written (whole rows: the chunks are whole rows).
+    let (y, _) = unsafe {
+        parallel_chunks(x.len(), ROWS * c, |i, out| {
+            let x = &x[i * ROWS * c..][..out.len()];
+            for (o, v) in out.chunks_exact_mut(c).zip(x.chunks_exact(c)) {
+                for ((o, &v), (&scale, &shift)) in o.iter_mut().zip(v).zip(scale.iter().zip(&shift))
+                {
+                    o.write(v * scale + shift);
+                }
             }
-        }
-    })
-    .0
+        })
+    };
+    y
 }
 
 /// The gradients of [`normalise`] with the batch's own [`moments`] (training mode) given the
@@ -98,13 +108,22 @@ pub fn normalise_backward(
     let rows = x.len() / c;
     let inv = inv_std(moments, c, epsilon);
     let mean = &moments[..c];
-    // One pass: sum(dy) and sum(dy * xhat) per channel, side by side.
-    let sums = channel_sums(rows, 2 * c, |r, s| {
-        let (x, dy) = (&x[r * c..(r + 1) * c], &dy[r * c..(r + 1) * c]);
-        for j in 0..c {
-            let xhat = (x[j] - mean[j]) * inv[j];
-            s[j] += f64::from(dy[j]);
-            s[c + j] += f64::from(dy[j] * xhat);
+    // One pass: sum(dy) and sum(dy * xhat) per channel, side by side. (Slices cut to `c` so
+    // that the loops run without bounds checks, over the channels in SIMD lanes.)
+    let sums = channel_sums(rows, 2 * c, |range, s| {
+        let (s_dy, s_dyx) = s.split_at_mut(c);
+        let (mean, inv) = (&mean[..c], &inv[..c]);
+        let span = range.start * c..range.end * c;
+        for (x, dy) in x[span.clone()]
+            .chunks_exact(c)
+            .zip(dy[span].chunks_exact(c))
+        {
+            let (s_dy, s_dyx) = (&mut s_dy[..c], &mut s_dyx[..c]);
+            for j in 0..c {
+                let xhat = (x[j] - mean[j]) * inv[j];
+                s_dy[j] += f64::from(dy[j]);
+                s_dyx[j] += f64::from(dy[j] * xhat);
+            }
         }
     });
     let n = rows.max(1) as f64;
@@ -113,19 +132,24 @@ pub fn normalise_backward(
     let mean_dy: Vec<f32> = sums[..c].iter().map(|&s| (s / n) as f32).collect();
     let mean_dyx: Vec<f32> = sums[c..].iter().map(|&s| (s / n) as f32).collect();
     let scale: Vec<f32> = gamma.iter().zip(&inv).map(|(g, i)| g * i).collect();
-    let (dx, _) = parallel_chunks(x.len(), ROWS * c, |i, out| {
-        let at = i * ROWS * c;
-        let (x, dy) = (&x[at..at + out.len()], &dy[at..at + out.len()]);
-        for ((o, x), dy) in out
-            .chunks_exact_mut(c)
-            .zip(x.chunks_exact(c))
-            .zip(dy.chunks_exact(c))
-        {
-            for j in 0..c {
-                let xhat = (x[j] - mean[j]) * inv[j];
-                o[j] = scale[j] * (dy[j] - mean_dy[j] - xhat * mean_dyx[j]);
+    let (inv, mean_dy, mean_dyx, scale) = (&inv[..c], &mean_dy[..c], &mean_dyx[..c], &scale[..c]);
+    // SAFETY: every value of `out` is written (whole rows: the chunks are whole rows).
+    let (dx, _) = unsafe {
+        parallel_chunks(x.len(), ROWS * c, |i, out| {
+            let at = i * ROWS * c;
+            let (x, dy) = (&x[at..at + out.len()], &dy[at..at + out.len()]);
+            for ((o, x), dy) in out
+                .chunks_exact_mut(c)
+                .zip(x.chunks_exact(c))
+                .zip(dy.chunks_exact(c))
+            {
+                let o = &mut o[..c];
+                for j in 0..c {
+                    let xhat = (x[j] - mean[j]) * inv[j];
+                    o[j].write(scale[j] * (dy[j] - mean_dy[j] - xhat * mean_dyx[j]));
+                }
             }
-        }
-    });
+        })
+    };
     (dx, gamma_grad, beta)
 }

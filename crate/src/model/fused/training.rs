@@ -16,6 +16,7 @@
 //! summed in chunk order, so the results are the same bits on any number of threads.
 
 use std::cell::RefCell;
+use std::mem::MaybeUninit;
 
 use super::kernels::{Conv3x3, Epilogue, Padded, Strided, gemm_acc};
 use super::{CHUNK, parallel_chunks, parallel_map};
@@ -96,16 +97,19 @@ pub fn conv_relu(x: &[f32], weight: &[f32], bias: &[f32], s: ConvShape) -> Vec<f
     };
     let conv = Conv3x3::pack(weight, s.c_out, s.c_in, epilogue);
     let image = s.image(s.c_out);
-    parallel_chunks(s.images * image, CHUNK * image, |i, out| {
-        SCRATCH.with_borrow_mut(|scratch| {
-            let shape = s.padded(out.len() / image, s.c_in);
-            shape.fill_from_nhwc(s.chunk(x, i, s.c_in), None, &mut scratch.input);
-            conv.forward(&scratch.input, shape, &mut scratch.output);
-            s.padded(shape.images, s.c_out)
-                .unpad_into(&scratch.output, out);
+    // SAFETY: `unpad_into` writes every value of `out`.
+    let (y, _) = unsafe {
+        parallel_chunks(s.images * image, CHUNK * image, |i, out| {
+            SCRATCH.with_borrow_mut(|scratch| {
+                let shape = s.padded(out.len() / image, s.c_in);
+                shape.fill_from_nhwc(s.chunk(x, i, s.c_in), None, &mut scratch.input);
+                conv.forward(&scratch.input, shape, &mut scratch.output);
+                s.padded(shape.images, s.c_out)
+                    .unpad_into(&scratch.output, out);
+            })
         })
-    })
-    .0
+    };
+    y
 }
 
 /// The gradients of [`conv_relu`] at `x` with output `y`, given the output's gradient `dy`;
@@ -135,7 +139,7 @@ pub fn conv_relu_backward(
         affine: None,
     };
     let transposed = Conv3x3::pack(&flipped, c_in, c_out, none);
-    let work = |i: usize, dx: Option<&mut [f32]>| {
+    let work = |i: usize, dx: Option<&mut [MaybeUninit<f32>]>| {
         SCRATCH.with_borrow_mut(|scratch| {
             let dy = s.chunk(dy, i, c_out);
             let images = dy.len() / s.image(c_out);
@@ -172,8 +176,9 @@ pub fn conv_relu_backward(
     };
     let (dx, partials) = if input {
         let image = s.image(c_in);
+        // SAFETY: `work` writes every value of `dx` (`unpad_into`).
         let (dx, partials) =
-            parallel_chunks(s.images * image, CHUNK * image, |i, dx| work(i, Some(dx)));
+            unsafe { parallel_chunks(s.images * image, CHUNK * image, |i, dx| work(i, Some(dx))) };
         (Some(dx), partials)
     } else {
         let chunks = (0..s.chunks()).collect();
@@ -201,55 +206,86 @@ pub fn conv_relu_backward(
     }
 }
 
-/// The position, among the 4 values of a 2x2 window at `at` (row `row` values long), of the
-/// largest (the first of equals), for channel `ch`.
-fn window_max(x: &[f32], at: usize, row: usize, c: usize, ch: usize) -> usize {
-    let offsets = [at, at + c, at + row, at + row + c];
-    let mut best = offsets[0] + ch;
-    for o in &offsets[1..] {
-        if x[o + ch] > x[best] {
-            best = o + ch;
-        }
-    }
-    best
+/// The four values of each 2x2 window of channels-last `x` (`[height, width, c]` per image,
+/// `row` = `width * c` values a row) whose top-left pixel starts at `at`: the window's top-left,
+/// top-right, bottom-left and bottom-right pixels, `c` values each.
+fn window(x: &[f32], at: usize, row: usize, c: usize) -> [&[f32]; 4] {
+    [at, at + c, at + row, at + row + c].map(|o| &x[o..o + c])
 }
 
 /// 2x2 max-pooling with stride 2 of channels-last `[images, height, width, channels]` (odd
 /// sides lose their last row or column, as burn's pooling does).
 pub fn max_pool(x: &[f32], [images, height, width, c]: [usize; 4]) -> Vec<f32> {
     let (h, w) = (height / 2, width / 2);
-    parallel_chunks(images * h * w * c, CHUNK * h * w * c, |i, out| {
-        for (j, pixel) in out.chunks_exact_mut(c).enumerate() {
-            let image = i * CHUNK + j / (h * w);
-            let (oy, ox) = (j % (h * w) / w, j % w);
-            let at = ((image * height + 2 * oy) * width + 2 * ox) * c;
-            for (ch, v) in pixel.iter_mut().enumerate() {
-                *v = x[window_max(x, at, width * c, c, ch)];
+    // SAFETY: every output pixel's `c` values are written.
+    let (y, _) = unsafe {
+        parallel_chunks(images * h * w * c, CHUNK * h * w * c, |i, out| {
+            for (j, pixel) in out.chunks_exact_mut(c).enumerate() {
+                let image = i * CHUNK + j / (h * w);
+                let (oy, ox) = (j % (h * w) / w, j % w);
+                let at = ((image * height + 2 * oy) * width + 2 * ox) * c;
+                let [a, b, d, e] = window(x, at, width * c, c);
+                for ch in 0..c {
+                    // The first of equals, in burn's order, as `max_pool_backward` picks it.
+                    let mut best = a[ch];
+                    for v in [b[ch], d[ch], e[ch]] {
+                        if v > best {
+                            best = v;
+                        }
+                    }
+                    pixel[ch].write(best);
+                }
             }
-        }
-    })
-    .0
+        })
+    };
+    y
 }
 
 /// The gradient of [`max_pool`] at `x` given the output's gradient `dy`: each window's
-/// gradient goes to its largest input.
+/// gradient goes to its largest input (the first of equals), the other three get zero, and so
+/// do the last row and column of odd sides.
 pub fn max_pool_backward(x: &[f32], dy: &[f32], [_, height, width, c]: [usize; 4]) -> Vec<f32> {
     let (h, w) = (height / 2, width / 2);
     let image = height * width * c;
-    parallel_chunks(x.len(), CHUNK * image, |i, out| {
-        let first = i * CHUNK;
-        let window = &x[first * image..];
-        for local in 0..out.len() / image {
-            for oy in 0..h {
-                for ox in 0..w {
-                    let at = ((local * height + 2 * oy) * width + 2 * ox) * c;
-                    let from = (((first + local) * h + oy) * w + ox) * c;
-                    for ch in 0..c {
-                        out[window_max(window, at, width * c, c, ch)] += dy[from + ch];
+    let row = width * c;
+    // SAFETY: every value is written: each window's four pixels below, the rest zeroed first.
+    let (dx, _) = unsafe {
+        parallel_chunks(x.len(), CHUNK * image, |i, out| {
+            let first = i * CHUNK;
+            let window_x = &x[first * image..];
+            if height % 2 == 1 || width % 2 == 1 {
+                out.iter_mut().for_each(|v| {
+                    v.write(0.0);
+                });
+            }
+            for local in 0..out.len() / image {
+                for oy in 0..h {
+                    for ox in 0..w {
+                        let at = ((local * height + 2 * oy) * width + 2 * ox) * c;
+                        let from = (((first + local) * h + oy) * w + ox) * c;
+                        let g = &dy[from..from + c];
+                        let [a, b, d, e] = window(window_x, at, row, c);
+                        let (top, bottom) = out[at..].split_at_mut(row);
+                        let (ta, tb) = top[..2 * c].split_at_mut(c);
+                        let (ba, bb) = bottom[..2 * c].split_at_mut(c);
+                        for ch in 0..c {
+                            // Which of the four is the largest, the first of equals.
+                            let (mut best, mut k) = (a[ch], 0);
+                            for (n, v) in [b[ch], d[ch], e[ch]].into_iter().enumerate() {
+                                if v > best {
+                                    (best, k) = (v, n + 1);
+                                }
+                            }
+                            let pick = |n| if k == n { g[ch] } else { 0.0 };
+                            ta[ch].write(pick(0));
+                            tb[ch].write(pick(1));
+                            ba[ch].write(pick(2));
+                            bb[ch].write(pick(3));
+                        }
                     }
                 }
             }
-        }
-    })
-    .0
+        })
+    };
+    dx
 }
