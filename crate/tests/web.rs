@@ -1,12 +1,15 @@
 //! The core compiled to WebAssembly, in headless Chromium (wasm-bindgen-test): the tutorial
-//! preset trains a few steps on flex and on WebGPU and its loss falls.
+//! preset trains a few steps on flex and on WebGPU and its loss falls; the fused inference path,
+//! on our SIMD128 kernel here, gives burn's generic logits.
 #![cfg(target_arch = "wasm32")]
 
 mod common;
 
 use std::ops::ControlFlow;
 
+use common::logits::{CIFAR, assert_close, fresh};
 use overunlearn::backend::BackendKind;
+use overunlearn::data::ImageShape;
 use overunlearn::model::Preset;
 use overunlearn::train::{self, Progress, TrainConfig};
 use wasm_bindgen_test::*;
@@ -61,4 +64,28 @@ async fn tutorial_preset_trains_on_flex() {
 async fn tutorial_preset_trains_on_webgpu() {
     let losses = losses(BackendKind::Wgpu).await;
     assert_falls("webgpu", &losses);
+}
+
+#[wasm_bindgen_test]
+fn fused_inference_gives_the_generic_logits() {
+    // Every tile shape of the kernel: 4-row tiles and a 2-row rest (lab: 1,086 rows a product),
+    // 8-column tiles, a 4-column tile (12 filters) and single columns (10 classes).
+    for preset in [Preset::Tutorial, Preset::Lab] {
+        assert_close(&fresh(&preset.config(CIFAR, 10)), CIFAR, 9, preset.name());
+    }
+    let mut narrow = Preset::Tutorial.config(CIFAR, 10);
+    narrow.blocks.truncate(1);
+    narrow.blocks[0].filters = 12;
+    assert_close(&fresh(&narrow), CIFAR, 3, "12 filters");
+    let grey = ImageShape {
+        channels: 1,
+        height: 12,
+        width: 20,
+    };
+    assert_close(
+        &fresh(&Preset::Lab.config(grey, 4).with_depth(2)),
+        grey,
+        5,
+        "1x12x20",
+    );
 }

@@ -7,6 +7,8 @@ use std::sync::Mutex;
 
 use overunlearn::data::{Dataset, ImageShape};
 
+pub mod logits;
+
 /// A deterministic pixel value for image `i`, channel `c`, row `r`, column `x`.
 pub fn pixel(i: usize, c: usize, r: usize, x: usize) -> u8 {
     ((i * 31 + c * 71 + r * 7 + x * 3) % 251) as u8

@@ -106,7 +106,9 @@ pub fn gemm_acc(dst: &mut [f32], lhs: Strided, rhs: Strided, m: usize, n: usize,
     }
 }
 
-/// `dst[m x n] += lhs[m x k] * rhs[k x n]`, `lhs`'s rows `lhs_rs` apart, `rhs` row-major.
+/// `dst[m x n] += lhs[m x k] * rhs[k x n]`, `lhs`'s rows `lhs_rs` apart, `rhs` row-major: the
+/// products of inference and of the training's forward and input gradient. In the browser, our
+/// SIMD128 kernel ([`super::simd128`]: no copy of the overlapping input rows); natively, gemm.
 fn matmul_acc(
     dst: &mut [f32],
     (lhs, lhs_rs): (&[f32], usize),
@@ -115,6 +117,9 @@ fn matmul_acc(
     n: usize,
     k: usize,
 ) {
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    super::simd128::matmul_acc(dst, (lhs, lhs_rs), rhs, m, n, k);
+    #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
     gemm_acc(
         dst,
         Strided::rows(lhs, lhs_rs),

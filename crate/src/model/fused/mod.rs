@@ -16,6 +16,8 @@
 mod kernels;
 mod norm;
 pub mod ops;
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+mod simd128;
 pub mod training;
 
 use std::cell::RefCell;
