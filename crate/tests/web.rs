@@ -7,11 +7,13 @@ mod common;
 
 use std::ops::ControlFlow;
 
+use burn::prelude::Device;
 use common::logits::{CIFAR, assert_close, fresh};
 use overunlearn::backend::BackendKind;
 use overunlearn::data::ImageShape;
 use overunlearn::model::Preset;
 use overunlearn::train::{self, Progress, TrainConfig};
+use overunlearn::training_run::model_file::ModelFile;
 use wasm_bindgen_test::*;
 
 // Training is long synchronous work: run it in a worker, as the lab does.
@@ -68,8 +70,13 @@ async fn tutorial_preset_trains_on_webgpu() {
 
 #[wasm_bindgen_test]
 fn fused_inference_gives_the_generic_logits() {
-    // Every tile shape of the kernel: 4-row tiles and a 2-row rest (lab: 1,086 rows a product),
-    // 8-column tiles, a 4-column tile (12 filters) and single columns (10 classes).
+    // Trained weights and batch-norm statistics (a fresh network's affine is nearly the
+    // identity), then every tile shape of the kernel: 4-row tiles and a 2-row rest (lab: 1,086
+    // rows a product), 8-column tiles, a 4-column tile (12 filters) and single columns (10
+    // classes).
+    let bytes = include_bytes!("../../models/lab3-cifar10-b1.bin");
+    let file = ModelFile::open(bytes, &Device::flex(), "lab3").unwrap();
+    assert_close(&file.trained.model, CIFAR, 21, "lab3-cifar10-b1");
     for preset in [Preset::Tutorial, Preset::Lab] {
         assert_close(&fresh(&preset.config(CIFAR, 10)), CIFAR, 9, preset.name());
     }

@@ -21,6 +21,7 @@ pub struct Epilogue {
 impl Epilogue {
     /// Applies the ReLU and the affine to `rows` (each `bias.len()` values) whose bias is
     /// already in.
+    #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
     fn finish(&self, rows: &mut [f32]) {
         let c = self.bias.len();
         match (&self.affine, self.relu) {
@@ -38,6 +39,7 @@ impl Epilogue {
     }
 
     /// Fills `rows` with the bias, one row per output, before the product accumulates into it.
+    #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
     fn prefill(&self, rows: &mut [f32]) {
         for row in rows.chunks_exact_mut(self.bias.len()) {
             row.copy_from_slice(&self.bias);
@@ -106,9 +108,8 @@ pub fn gemm_acc(dst: &mut [f32], lhs: Strided, rhs: Strided, m: usize, n: usize,
     }
 }
 
-/// `dst[m x n] += lhs[m x k] * rhs[k x n]`, `lhs`'s rows `lhs_rs` apart, `rhs` row-major: the
-/// products of inference and of the training's forward and input gradient. In the browser, our
-/// SIMD128 kernel ([`super::simd128`]: no copy of the overlapping input rows); natively, gemm.
+/// `dst[m x n] += lhs[m x k] * rhs[k x n]`, `lhs`'s rows `lhs_rs` apart, `rhs` row-major.
+#[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
 fn matmul_acc(
     dst: &mut [f32],
     (lhs, lhs_rs): (&[f32], usize),
@@ -117,9 +118,6 @@ fn matmul_acc(
     n: usize,
     k: usize,
 ) {
-    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-    super::simd128::matmul_acc(dst, (lhs, lhs_rs), rhs, m, n, k);
-    #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
     gemm_acc(
         dst,
         Strided::rows(lhs, lhs_rs),
@@ -128,6 +126,44 @@ fn matmul_acc(
         n,
         k,
     );
+}
+
+/// A layer's product as a sum of segments: segment `(l, r)`'s left matrix is `lhs[l..]` read
+/// `m x k` with rows `lhs_rs` apart (they may overlap: a convolution's input) and columns
+/// adjacent, its right matrix `rhs[r..]`, `k x n` row-major. A 3x3 convolution has three (its
+/// kernel rows), a dense layer one.
+pub struct Product<'a> {
+    /// The left matrices' values.
+    pub lhs: &'a [f32],
+    /// The distance between the left matrices' rows.
+    pub lhs_rs: usize,
+    /// The right matrices' values.
+    pub rhs: &'a [f32],
+    /// Each segment's offsets into `lhs` and `rhs`.
+    pub segments: &'a [(usize, usize)],
+    /// The rows, columns and inner dimension: `[m, n, k]`.
+    pub shape: [usize; 3],
+}
+
+impl Product<'_> {
+    /// `dst[m x n] = epilogue(bias + sum over segments (lhs_s * rhs_s))`, every value written:
+    /// natively the bias prefilled, one gemm product a segment, then the epilogue; in the
+    /// browser our SIMD128 kernel in one pass ([`super::simd128::product`]).
+    fn run(&self, dst: &mut [f32], epilogue: &Epilogue) {
+        #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+        super::simd128::product(dst, self, epilogue);
+        #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+        {
+            let [m, n, k] = self.shape;
+            let dst = &mut dst[..m * n];
+            epilogue.prefill(dst);
+            for &(l, r) in self.segments {
+                let rhs = &self.rhs[r..r + k * n];
+                matmul_acc(dst, (&self.lhs[l..], self.lhs_rs), rhs, m, n, k);
+            }
+            epilogue.finish(dst);
+        }
+    }
 }
 
 /// Activations of `images` images of `height x width x channels`, channels-last with a border
@@ -289,16 +325,19 @@ impl Conv3x3 {
         // between rows are computed for nothing.
         let row = shape.width + 2;
         let m = shape.height * row - 2;
+        let segments = [0, 1, 2].map(|ky| (ky * row * c_in, ky * k * c_out));
         for image in 0..shape.images {
             let base = image * shape.pixels();
             let dst = &mut out[(base + row + 1) * c_out..(base + row + 1 + m) * c_out];
-            self.epilogue.prefill(dst);
-            for ky in 0..3 {
-                let lhs = &x[(base + ky * row) * c_in..(base + shape.pixels()) * c_in];
-                let rhs = &self.kernel[ky * k * c_out..(ky + 1) * k * c_out];
-                matmul_acc(dst, (lhs, c_in), rhs, m, c_out, k);
-            }
-            self.epilogue.finish(dst);
+            let lhs = &x[base * c_in..(base + shape.pixels()) * c_in];
+            let product = Product {
+                lhs,
+                lhs_rs: c_in,
+                rhs: &self.kernel,
+                segments: &segments,
+                shape: [m, c_out, k],
+            };
+            product.run(dst, &self.epilogue);
         }
         to.clear_border(out);
     }
@@ -348,8 +387,13 @@ impl Dense {
     pub fn forward(&self, x: &[f32], rows: usize, out: &mut Vec<f32>) {
         let n = self.epilogue.bias.len();
         out.resize(rows * n, 0.0);
-        self.epilogue.prefill(out);
-        matmul_acc(out, (x, self.inputs), &self.weight, rows, n, self.inputs);
-        self.epilogue.finish(out);
+        let product = Product {
+            lhs: x,
+            lhs_rs: self.inputs,
+            rhs: &self.weight,
+            segments: &[(0, 0)],
+            shape: [rows, n, self.inputs],
+        };
+        product.run(out, &self.epilogue);
     }
 }
