@@ -145,24 +145,20 @@ pub struct Product<'a> {
     pub shape: [usize; 3],
 }
 
+/// Natively: the bias prefilled, one gemm product a segment, then the epilogue. (In the
+/// browser, `run` is our SIMD128 kernel in one pass, in `simd128.rs`.)
+#[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
 impl Product<'_> {
-    /// `dst[m x n] = epilogue(bias + sum over segments (lhs_s * rhs_s))`, every value written:
-    /// natively the bias prefilled, one gemm product a segment, then the epilogue; in the
-    /// browser our SIMD128 kernel in one pass ([`super::simd128::product`]).
-    fn run(&self, dst: &mut [f32], epilogue: &Epilogue) {
-        #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-        super::simd128::product(dst, self, epilogue);
-        #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
-        {
-            let [m, n, k] = self.shape;
-            let dst = &mut dst[..m * n];
-            epilogue.prefill(dst);
-            for &(l, r) in self.segments {
-                let rhs = &self.rhs[r..r + k * n];
-                matmul_acc(dst, (&self.lhs[l..], self.lhs_rs), rhs, m, n, k);
-            }
-            epilogue.finish(dst);
+    /// `dst[m x n] = epilogue(bias + sum over segments (lhs_s * rhs_s))`, every value written.
+    pub fn run(&self, dst: &mut [f32], epilogue: &Epilogue) {
+        let [m, n, k] = self.shape;
+        let dst = &mut dst[..m * n];
+        epilogue.prefill(dst);
+        for &(l, r) in self.segments {
+            let rhs = &self.rhs[r..r + k * n];
+            matmul_acc(dst, (&self.lhs[l..], self.lhs_rs), rhs, m, n, k);
         }
+        epilogue.finish(dst);
     }
 }
 

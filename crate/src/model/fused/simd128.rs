@@ -26,9 +26,17 @@ use super::kernels::{Epilogue, Product};
 /// Rows of a full tile.
 const ROWS: usize = 4;
 
+impl Product<'_> {
+    /// `dst[m x n] = epilogue(bias + sum over segments (lhs_s * rhs_s))`, every value written:
+    /// the browser's [`Product::run`].
+    pub fn run(&self, dst: &mut [f32], epilogue: &Epilogue) {
+        product(dst, self, epilogue);
+    }
+}
+
 /// `dst[m x n] = epilogue(bias + sum over segments (lhs_s * rhs_s))` of `p`, every value
 /// written.
-pub fn product(dst: &mut [f32], p: &Product, epilogue: &Epilogue) {
+fn product(dst: &mut [f32], p: &Product, epilogue: &Epilogue) {
     let (lhs, lhs_rs, rhs, segments, [m, n, k]) = (p.lhs, p.lhs_rs, p.rhs, p.segments, p.shape);
     if m == 0 || n == 0 {
         return;
