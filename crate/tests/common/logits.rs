@@ -5,7 +5,7 @@
 use burn::prelude::*;
 use overunlearn::data::ImageShape;
 use overunlearn::model::fused::FusedCnn;
-use overunlearn::model::{Cnn, ModelConfig};
+use overunlearn::model::{Cnn, ModelConfig, Preset};
 use rand::{Rng, SeedableRng};
 
 /// CIFAR's image shape.
@@ -63,4 +63,20 @@ pub fn fresh(config: &ModelConfig) -> Cnn {
         Device::flex().seed(3);
         config.init(&Device::flex()).unwrap()
     })
+}
+
+/// [`assert_close`] on a 2-block `lab` network over 1x12x20 images: one channel, sides that do
+/// not halve evenly twice.
+pub fn assert_close_odd_sides() {
+    let grey = ImageShape {
+        channels: 1,
+        height: 12,
+        width: 20,
+    };
+    assert_close(
+        &fresh(&Preset::Lab.config(grey, 4).with_depth(2)),
+        grey,
+        5,
+        "1x12x20",
+    );
 }
