@@ -133,6 +133,17 @@ fn open_model(
 /// Runs the CLI and maps errors to exit code 1 with their message on stderr.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    // This thread is one of the pool's (`RAYON_NUM_THREADS` in all, as before): the serial parts
+    // of a step and its parallel chunks share the same threads, and a chunked pass starts on
+    // this thread at once instead of being handed to a sleeping worker and waited for (issue
+    // 16: 2-thread training +11% for tutorial and lab, README Benchmarks).
+    if let Err(e) = rayon::ThreadPoolBuilder::new()
+        .use_current_thread()
+        .build_global()
+    {
+        eprintln!("error: starting the thread pool: {e}");
+        return ExitCode::FAILURE;
+    }
     let result = match cli.command {
         Command::Train(args) => train::train(args),
         Command::Eval(args) => eval::evaluate(args),
