@@ -2,16 +2,10 @@
 //! awaits a real event (flex resolves its reads at once) would keep the worker from hearing a
 //! cancel message; the long loops therefore yield to the host's event loop now and then.
 
-/// Lets the host's event loop run (a zero-delay timer in a browser; nothing natively, nor on a
-/// thread of the multi-threaded build's pool, whose event loop never runs while it works: there
-/// the lab's worker stays free and relays a cancel, `wasm::long_step`).
+/// Lets the host's event loop run (a zero-delay timer in a browser; nothing natively).
 pub async fn yield_now() {
     #[cfg(target_arch = "wasm32")]
     {
-        #[cfg(feature = "threads")]
-        if rayon::current_thread_index().is_some() {
-            return;
-        }
         use wasm_bindgen::prelude::*;
 
         #[wasm_bindgen]

@@ -5,7 +5,7 @@
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
-use super::{Lab, js_error, long_step};
+use super::{Lab, js_error};
 use crate::bench::{self, BenchConfig};
 use crate::data::{DatasetKind, Split};
 
@@ -17,19 +17,14 @@ impl Lab {
         let config: BenchConfig = serde_json::from_str(config_json)
             .map_err(|e| js_error(format!("bench config: {e}")))?;
         let backend = self.backend;
-        let slot = self.pipeline.clone();
+        let (source, device) = self.quick(|p| Ok((p.source().clone(), p.device().clone())))?;
         Ok(future_to_promise(async move {
-            let report = long_step::run(slot, None, move |p, _| async move {
-                let outcome = async {
-                    let kind = DatasetKind::Cifar10;
-                    let opened = p.source().open(kind.layout())?;
-                    let data = kind.read(&opened, Split::Train, &[1])?;
-                    bench::bench(&config, &data, backend, p.device()).await
-                }
-                .await;
-                (p, outcome)
-            })
-            .await?;
+            let kind = DatasetKind::Cifar10;
+            let opened = source.open(kind.layout()).map_err(js_error)?;
+            let data = kind.read(&opened, Split::Train, &[1]).map_err(js_error)?;
+            let report = bench::bench(&config, &data, backend, &device)
+                .await
+                .map_err(js_error)?;
             Ok(JsValue::from_str(
                 &serde_json::to_string(&report).map_err(js_error)?,
             ))

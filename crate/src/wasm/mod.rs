@@ -4,9 +4,9 @@
 
 mod bench;
 mod intuition;
-mod long_step;
 
 use std::cell::RefCell;
+use std::ops::ControlFlow;
 use std::rc::Rc;
 
 use wasm_bindgen::prelude::*;
@@ -73,11 +73,11 @@ pub fn data_files(json: &str) -> Result<String, JsValue> {
     to_json(&parse_config(json)?.run.files())
 }
 
-/// Hands a stage event to the page as JSON `{stage, done, total}`.
-fn stage_event(events: &long_step::Events, event: Event) {
+/// Calls `on_event` with a stage event as JSON `{stage, done, total}`.
+fn report_event(on_event: &js_sys::Function, event: Event) {
     let Event::Stage { name, done, total } = event;
     let json = serde_json::json!({ "stage": name, "done": done, "total": total }).to_string();
-    let _ = events.send(json);
+    let _ = on_event.call1(&JsValue::NULL, &JsValue::from_str(&json));
 }
 
 /// A lab session: one backend and its pipeline. A long step takes the pipeline out while it
@@ -186,14 +186,14 @@ impl Lab {
     pub fn train(&self, on_progress: js_sys::Function) -> js_sys::Promise {
         let slot = self.pipeline.clone();
         future_to_promise(async move {
-            let report = long_step::run(slot, Some(on_progress), |mut p, events| async move {
-                let observe = |progress: &crate::train::Progress| {
-                    events.send(serde_json::to_string(progress).unwrap_or_default())
-                };
-                let outcome = p.train(observe).await;
-                (p, outcome)
-            })
-            .await?;
+            let observe = |p: &crate::train::Progress| {
+                let json = JsValue::from_str(&serde_json::to_string(p).unwrap_or_default());
+                match on_progress.call1(&JsValue::NULL, &json) {
+                    Ok(v) if v.is_truthy() => ControlFlow::Break(()),
+                    _ => ControlFlow::Continue(()),
+                }
+            };
+            let report = with_pipeline(slot, async |p| p.train(observe).await).await?;
             Ok(JsValue::from_str(&to_json(&report)?))
         })
     }
@@ -274,21 +274,16 @@ impl Lab {
     ) -> js_sys::Promise {
         let slot = self.pipeline.clone();
         future_to_promise(async move {
-            // The shipped parts are read here: JavaScript's arrays stay on this thread.
-            let parts: Vec<Vec<u8>> = crafted.iter().map(js_sys::Uint8Array::to_vec).collect();
-            let view = long_step::run(slot, Some(on_event), move |mut p, events| async move {
-                let outcome = async {
-                    let mut crossings = Crossings::new(p.crossings_key()?);
-                    for bytes in parts {
-                        let part = Crossings::from_bytes(&bytes, "the shipped crafted requests")?;
-                        crossings.merge(part);
-                    }
-                    let mut event = |e| stage_event(&events, e);
-                    p.craft(&mut crossings, |_| Ok(()), &mut event).await?;
-                    p.crafted_view(gallery).await
+            let mut event = |e| report_event(&on_event, e);
+            let view = with_pipeline(slot, async |p| {
+                let mut crossings = Crossings::new(p.crossings_key()?);
+                for bytes in crafted {
+                    let part =
+                        Crossings::from_bytes(&bytes.to_vec(), "the shipped crafted requests")?;
+                    crossings.merge(part);
                 }
-                .await;
-                (p, outcome)
+                p.craft(&mut crossings, |_| Ok(()), &mut event).await?;
+                p.crafted_view(gallery).await
             })
             .await?;
             Ok(JsValue::from_str(&to_json(&view)?))
@@ -300,12 +295,9 @@ impl Lab {
     pub fn unlearn(&self, on_event: js_sys::Function) -> js_sys::Promise {
         let slot = self.pipeline.clone();
         future_to_promise(async move {
-            let report = long_step::run(slot, Some(on_event), |mut p, events| async move {
-                let mut event = |e| stage_event(&events, e);
-                let outcome = p.unlearn(&mut event).await.cloned();
-                (p, outcome)
-            })
-            .await?;
+            let mut event = |e| report_event(&on_event, e);
+            let report =
+                with_pipeline(slot, async |p| Ok(p.unlearn(&mut event).await?.clone())).await?;
             Ok(JsValue::from_str(&to_json(&report)?))
         })
     }
