@@ -19,7 +19,7 @@ use crate::backend::BackendKind;
 use crate::data::Dataset;
 use crate::error::{Error, Result};
 use crate::model::inference::Inference;
-use crate::model::{Preset, Trained, input};
+use crate::model::{Preset, Trained, dropout, input};
 use crate::tensor::read_f32;
 use crate::train::{Optimizer, Stepper};
 
@@ -132,10 +132,14 @@ pub async fn bench(
         return Err(Error::config("data", "no image to benchmark on"));
     }
     let start = Instant::now();
-    device.seed(config.seed);
+    dropout::seed(device, config.seed, false);
     let ad_device = device.clone().autodiff();
     let model = config.preset.config(data.shape, data.num_classes());
     let mut net = model.init(&ad_device)?;
+    // Every parameter drawn now (burn draws them at first use), so that only dropout draws
+    // during the steps, as in training's later epochs.
+    let _ = net.valid();
+    dropout::seed(device, config.seed, true);
     let mut stepper = Stepper::new(Optimizer::Adam, 1e-3, &ad_device);
     let distinct = config.steps.max(config.warmup).max(1);
     let batches: Vec<(Tensor<4>, Tensor<1, Int>)> = (0..distinct)

@@ -155,3 +155,21 @@ fn imports_point_down_the_layers_and_no_folder_has_a_circle() {
          modules importing each other in a circle: {circles:#?}"
     );
 }
+
+/// The backend's generator is seeded in one place, which keeps track of where it stands
+/// (`model::dropout`: drawing burn's dropout masks on all threads needs its position).
+#[test]
+fn the_backend_is_seeded_through_model_dropout_only() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    sources(&src, &mut files);
+    let elsewhere: Vec<String> = files
+        .iter()
+        .filter(|f| !f.ends_with("model/dropout.rs") && code(f).contains(".seed("))
+        .map(|f| f.strip_prefix(&src).unwrap().display().to_string())
+        .collect();
+    assert!(
+        elsewhere.is_empty(),
+        "seed the backend with model::dropout::seed, not Device::seed: {elsewhere:?}"
+    );
+}

@@ -3,6 +3,7 @@
 //! Each block is `convs` x (3x3 conv, ReLU, batch-norm), then 2x2 max-pool and dropout; then
 //! dense, ReLU, batch-norm, dropout and the output layer. Inputs are scaled to [-0.5, 0.5].
 
+pub mod dropout;
 pub mod file;
 pub mod fused;
 pub mod inference;
@@ -432,7 +433,7 @@ impl Cnn {
     /// Logits for a batch of scaled images `[batch, channels, height, width]`.
     pub fn forward(&self, images: Tensor<4>) -> Tensor<2> {
         self.output
-            .forward(self.dropout.forward(self.features(images)))
+            .forward(dropout::forward(&self.dropout, self.features(images)))
     }
 
     /// The penultimate layer's activations (the dense layer after its ReLU and batch-norm) for
@@ -488,7 +489,7 @@ impl Cnn {
                         .reshape([n, h, w, c]);
                 }
             }
-            x = block.dropout.forward(fused::ops::max_pool2x2(x));
+            x = dropout::forward(&block.dropout, fused::ops::max_pool2x2(x));
         }
         x.permute([0, 3, 1, 2]).flatten::<2>(1, 3)
     }

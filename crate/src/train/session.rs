@@ -19,7 +19,7 @@ use super::{EpochSummary, Outcome, Progress, StepProgress, Stepper, TrainConfig}
 use crate::data::Dataset;
 use crate::error::{Error, Result};
 use crate::metrics::{self, Evaluation};
-use crate::model::{Cnn, ModelConfig, Trained, input};
+use crate::model::{Cnn, ModelConfig, Trained, dropout, input};
 use crate::rng::{self, Rng};
 use crate::tensor::read_f32;
 
@@ -66,7 +66,7 @@ impl Session {
                 "architecture does not match the dataset's images or classes",
             ));
         }
-        device.seed(seed);
+        dropout::seed(device, seed, false);
         let ad_device = device.clone().autodiff();
         let net = model.init(&ad_device)?;
         let best = Trained {
@@ -185,7 +185,9 @@ impl Session {
         }
         let epoch = self.epochs_done() + 1;
         if epoch > 1 {
-            device.seed(rng::stream(self.seed, &format!("train/epoch-{epoch}")).next_u64());
+            // Every parameter was drawn in the first epoch: only dropout draws from here.
+            let seed = rng::stream(self.seed, &format!("train/epoch-{epoch}")).next_u64();
+            dropout::seed(device, seed, true);
         }
         let ad_device = device.clone().autodiff();
         let epoch_start = Instant::now();

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::data::Dataset;
 use crate::error::{Result, check_count, check_number};
 use crate::metrics::summed_cross_entropy;
-use crate::model::{Cnn, input};
+use crate::model::{Cnn, dropout, input};
 use crate::rng;
 use crate::train::TrainConfig;
 
@@ -90,7 +90,11 @@ fn sgd_epochs(
     let device = model.device();
     // Dropout draws from the backend's generator: seed it, so the same request and seed give
     // the same model whatever ran before.
-    device.seed(rng::stream(seed, "unlearn/sgd-dropout").next_u64());
+    dropout::seed(
+        &device,
+        rng::stream(seed, "unlearn/sgd-dropout").next_u64(),
+        true,
+    );
     let ad = device.clone().autodiff();
     let mut net = model.clone().train().fork(&ad);
     let mut sgd = SgdConfig::new().init();

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use crate::data::Dataset;
 use crate::error::{Result, check_count};
 use crate::metrics::{self, Evaluation};
-use crate::model::{ModelConfig, Trained};
+use crate::model::{ModelConfig, Trained, dropout};
 use crate::rng;
 use crate::train::{self, TrainConfig};
 
@@ -264,7 +264,7 @@ impl Sisa {
 
 /// Fresh weights of `model` architecture for `train`'s classes, drawn with `seed`.
 fn fresh(model: &ModelConfig, train: &Dataset, device: &Device, seed: u64) -> Result<Trained> {
-    device.seed(seed);
+    dropout::seed(device, seed, false);
     Ok(Trained {
         model: model.init(device)?,
         config: model.clone(),
