@@ -35,7 +35,10 @@ fn outputs_and_gradients(x: &[f32], shape: [usize; 3], armed: bool) -> Vec<Vec<f
 }
 
 fn values<const D: usize>(t: Tensor<D>) -> Vec<f32> {
-    t.into_data().convert::<f32>().try_into_vec::<f32>().unwrap()
+    t.into_data()
+        .convert::<f32>()
+        .try_into_vec::<f32>()
+        .unwrap()
 }
 
 #[test]

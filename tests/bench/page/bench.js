@@ -52,7 +52,8 @@ async function runOurs(backend, config, threaded) {
     worker.onmessage = ({ data }) => resolve(data);
     worker.postMessage({ build, backend, config, threads });
   });
-  worker.terminate();
+  // profile.mjs keeps the worker, whose CPU profile it reads afterwards.
+  if (!window.keepWorkers) worker.terminate();
   if (!answer.ok) throw new Error(answer.error);
   return figures(answer.report, threads);
 }
