@@ -47,7 +47,6 @@ export function renderResults(report, showImage) {
   first.dataset.attack = "before";
   first.dataset.accuracy = report.before.accuracy;
   first.dataset.accuracyA = report.before.per_class[a];
-  first.dataset.updateNorm = 0;
   for (const v of [
     "before unlearning",
     "",
