@@ -6,7 +6,7 @@ mod common;
 use overunlearn::attack::crossings::{Crossings, Part, parts_needed};
 use overunlearn::attack::search::Goal;
 use overunlearn::data::{Dataset, DatasetKind};
-use overunlearn::experiment::{self, Attack, ExperimentConfig};
+use overunlearn::experiment::{self, Attack, Crafted, ExperimentConfig};
 use overunlearn::model::{Preset, Trained};
 use overunlearn::training_run::RunData;
 use overunlearn::unlearn::Method;
@@ -88,6 +88,32 @@ fn a_run_names_the_official_files_it_reads() {
 
 /// Three synthetic classes of 24 images, a tutorial model trained on them, and the run's data
 /// (the same images for every split).
+/// `config`'s requests crafted against `trained` with `store`'s crossings, counting in `saves`
+/// the times the store was handed over for saving.
+fn craft(
+    config: &ExperimentConfig,
+    run_data: &RunData,
+    trained: &Trained,
+    store: &mut Crossings,
+    saves: &mut usize,
+) -> Crafted {
+    common::seeded(|| {
+        let save = |_: &Crossings| {
+            *saves += 1;
+            Ok(())
+        };
+        pollster::block_on(experiment::craft_with(
+            config,
+            run_data,
+            trained,
+            store,
+            save,
+            &mut |_| {},
+        ))
+        .unwrap()
+    })
+}
+
 fn small_run() -> (Dataset, Vec<String>, Trained, RunData) {
     let data = common::synthetic(3, 24, 8, 5);
     let names = data.class_names.clone();
@@ -117,17 +143,7 @@ fn shipped_parts_hold_each_request_size_once_and_a_run_fetches_only_what_it_need
     };
     let key = config.crossings_key("model");
     let mut store = Crossings::new(key.clone());
-    let crafted = common::seeded(|| {
-        pollster::block_on(experiment::craft_with(
-            &config,
-            &run_data,
-            &trained,
-            &mut store,
-            |_| Ok(()),
-            &mut |_| {},
-        ))
-        .unwrap()
-    });
+    let crafted = craft(&config, &run_data, &trained, &mut store, &mut 0);
     let sources = |percent: f64, targeted: bool| {
         let request = crafted
             .requests
@@ -314,27 +330,11 @@ fn crafting_then_unlearning_is_deterministic_and_reuses_kept_crossings() {
     assert_ne!(with(&|c| c.class_b = "ship".into()), key);
     assert_ne!(with(&|c| c.push.query_budget += 1), key);
     let mut store = Crossings::new(key);
-    let craft = |store: &mut _, saves: &mut usize| {
-        common::seeded(|| {
-            pollster::block_on(experiment::craft_with(
-                &config,
-                &run_data,
-                &trained,
-                store,
-                |_| {
-                    *saves += 1;
-                    Ok(())
-                },
-                &mut |_| {},
-            ))
-            .unwrap()
-        })
-    };
     let mut saves = 0;
-    let first = craft(&mut store, &mut saves);
+    let first = craft(&config, &run_data, &trained, &mut store, &mut saves);
     assert!(saves >= 1 && !store.is_empty());
     let mut again = 0;
-    let second = craft(&mut store, &mut again);
+    let second = craft(&config, &run_data, &trained, &mut store, &mut again);
     assert_eq!(
         again, 0,
         "every sample was kept: nothing pushed, nothing saved"
