@@ -99,22 +99,7 @@ fn assert_same_run(a: &[(String, Vec<f32>)], b: &[(String, Vec<f32>)], what: &st
 
 fn check(config: ModelConfig, images: usize, what: &str) {
     let device = Device::flex().autodiff();
-    // burn draws a parameter's initial values when it is first read: read them all while
-    // holding the generator, so that tests running beside this one draw nothing in between.
-    struct Materialise;
-    impl ModuleVisitor for Materialise {
-        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
-            let _ = param.val();
-        }
-    }
-    let init = || {
-        common::seeded(|| {
-            Device::flex().seed(5);
-            let model = config.init(&Device::flex()).unwrap();
-            model.visit(&mut Materialise);
-            model
-        })
-    };
+    let init = || common::fresh_network(&config, 5);
     let s = config.input;
     let x = uniform([images, s.channels, s.height, s.width], 1, &device);
     let r = uniform([images, config.num_classes], 2, &device);

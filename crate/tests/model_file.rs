@@ -72,14 +72,8 @@ fn tiny(classes: usize) -> ModelConfig {
 }
 
 fn trained(config: &ModelConfig, seed: u64) -> Trained {
-    common::seeded(|| trained_alone(config, seed))
-}
-
-fn trained_alone(config: &ModelConfig, seed: u64) -> Trained {
-    let device = Device::flex();
-    device.seed(seed);
     Trained {
-        model: config.init(&device).unwrap(),
+        model: common::fresh_network(config, seed),
         config: config.clone(),
         class_names: (0..config.num_classes).map(|c| format!("c{c}")).collect(),
     }

@@ -34,15 +34,9 @@ fn tiny_config() -> ModelConfig {
 }
 
 fn tiny(seed: u64) -> Trained {
-    common::seeded(|| tiny_alone(seed))
-}
-
-fn tiny_alone(seed: u64) -> Trained {
-    let device = Device::flex();
-    device.seed(seed);
     let config = tiny_config();
     Trained {
-        model: config.init(&device).unwrap(),
+        model: common::fresh_network(&config, seed),
         config,
         class_names: vec!["a".into(), "b".into(), "c".into()],
     }

@@ -59,10 +59,7 @@ pub fn assert_close(model: &Cnn, shape: ImageShape, n: usize, what: &str) {
 
 /// A network of `config` initialised with seed 3.
 pub fn fresh(config: &ModelConfig) -> Cnn {
-    super::seeded(|| {
-        Device::flex().seed(3);
-        config.init(&Device::flex()).unwrap()
-    })
+    super::fresh_network(config, 3)
 }
 
 /// [`assert_close`] on a 2-block `lab` network over 1x12x20 images: one channel, sides that do

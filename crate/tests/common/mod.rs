@@ -138,6 +138,30 @@ pub fn seeded<T>(run: impl FnOnce() -> T) -> T {
     run()
 }
 
+/// A fresh network of `config` drawn from `seed` within [`seeded`]: burn draws a parameter's
+/// initial values when it is first read, so they are all read here, while the generator is this
+/// test's (read later, tests running beside it could draw in between: a flaky network).
+pub fn fresh_network(
+    config: &overunlearn::model::ModelConfig,
+    seed: u64,
+) -> overunlearn::model::Cnn {
+    use burn::module::{Module, ModuleVisitor, Param};
+    use burn::prelude::*;
+    struct Materialise;
+    impl ModuleVisitor for Materialise {
+        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+            let _ = param.val();
+        }
+    }
+    seeded(|| {
+        let device = Device::flex();
+        device.seed(seed);
+        let model = config.init(&device).unwrap();
+        model.visit(&mut Materialise);
+        model
+    })
+}
+
 /// Trains `model` on `train` (validating on `val`) for a few epochs with seed 1, taking its turn
 /// with the backend's random generator.
 #[cfg(not(target_arch = "wasm32"))]
