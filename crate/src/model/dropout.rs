@@ -22,7 +22,7 @@ use burn::prelude::*;
 use chacha20::ChaCha12Rng;
 use chacha20::rand_core::{Rng, SeedableRng};
 
-use super::fused::parallel_map;
+use super::fused::parallel_chunks;
 
 /// Elements of a mask a thread draws at a time: fixed, so the split is the same on any threads.
 const CHUNK: usize = 1 << 14;
@@ -80,14 +80,15 @@ pub fn forward<const D: usize>(layer: &Dropout, input: Tensor<D>) -> Tensor<D> {
 fn mask(start: Position, n: usize, keep: f64) -> Vec<f32> {
     // rand's `Bernoulli::new(keep)` for keep in [0, 1) (dropout's rate is in (0, 1)).
     let threshold = (keep * 2.0 * (1u64 << 63) as f64) as u64;
-    let chunks: Vec<usize> = (0..n.div_ceil(CHUNK)).collect();
-    parallel_map(chunks, |_, c| {
-        let (from, to) = (c * CHUNK, ((c + 1) * CHUNK).min(n));
-        let mut rng = ChaCha12Rng::seed_from_u64(start.seed);
-        rng.set_word_pos(start.words + 2 * from as u128);
-        (from..to)
-            .map(|_| if rng.next_u64() < threshold { 1.0 } else { 0.0 })
-            .collect::<Vec<f32>>()
-    })
-    .concat()
+    // SAFETY: every value of each chunk is written.
+    let (mask, _) = unsafe {
+        parallel_chunks(n, CHUNK, |c, out| {
+            let mut rng = ChaCha12Rng::seed_from_u64(start.seed);
+            rng.set_word_pos(start.words + 2 * (c * CHUNK) as u128);
+            for value in out {
+                value.write(if rng.next_u64() < threshold { 1.0 } else { 0.0 });
+            }
+        })
+    };
+    mask
 }
