@@ -17,6 +17,7 @@
 //! - `defend` (native only for now): the defences measured over many seeded requests;
 //! - [`training_run`]: a whole training run from a serialisable config to a report;
 //! - [`backend`]: picking flex or wgpu at run time;
+//! - [`parallel`]: work on all of rayon's threads, split so that results do not depend on them;
 //! - [`names`]: parsing and printing the enums configs and hosts spell by name;
 //! - [`host`]: yielding to the host's event loop between long steps;
 //! - [`bench`]: training, inference and pushing figures (`overunlearn bench`, the bench page);
@@ -35,6 +36,7 @@ pub mod intuition;
 pub mod metrics;
 pub mod model;
 pub mod names;
+pub mod parallel;
 pub mod pipeline;
 pub mod pretrained;
 pub mod rng;

@@ -11,6 +11,7 @@ const LAYERS: &[&str] = &[
     "names",
     "rng",
     "host",
+    "parallel",
     "backend",
     "data",
     "tensor",

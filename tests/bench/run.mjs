@@ -86,7 +86,7 @@ try {
       const t = Date.now();
       const row = { kind: "throughput", where: "browser", peer, preset, config };
       try {
-        const threads = peer.endsWith("-threads");
+        const threads = /-threads1?$/.test(peer);
         await page.goto(`${threads ? isolated.url : url}/index.html`);
         await page.waitForFunction(() => window.benchReady === true);
         const result = await page.evaluate(([p, c]) => window.runPeer(p, c), [peer, config]);

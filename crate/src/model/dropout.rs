@@ -22,7 +22,7 @@ use burn::prelude::*;
 use chacha20::ChaCha12Rng;
 use chacha20::rand_core::{Rng, SeedableRng};
 
-use super::fused::parallel_chunks;
+use crate::parallel::parallel_chunks;
 
 /// Elements of a mask a thread draws at a time: fixed, so the split is the same on any threads.
 const CHUNK: usize = 1 << 14;

@@ -463,6 +463,7 @@ impl Cnn {
                 x = self.activation.forward(conv.forward(x));
                 if let Some(norm) = block.norms.get(i) {
                     x = norm.forward(x);
+                    fused::ops::settle_running_stats(norm);
                 }
             }
             x = block.dropout.forward(block.pool.forward(x));
@@ -499,6 +500,7 @@ impl Cnn {
         let mut x = self.activation.forward(self.dense.forward(flat));
         if let Some(norm) = &self.dense_norm {
             x = norm.forward(x);
+            fused::ops::settle_running_stats(norm);
         }
         x
     }

@@ -228,6 +228,22 @@ impl Stepper {
         images: Tensor<4>,
         targets: Tensor<1, Int>,
     ) -> (Cnn, Tensor<1>) {
+        // On flex, with rayon's threads waiting for its passes awake; on a GPU they would only
+        // spin while the device works.
+        if images.device().without_autodiff() == Device::flex() {
+            crate::parallel::with_helpers(|| self.step_here(net, images, targets))
+        } else {
+            self.step_here(net, images, targets)
+        }
+    }
+
+    /// [`Self::step`] on the calling thread.
+    fn step_here(
+        &mut self,
+        net: Cnn,
+        images: Tensor<4>,
+        targets: Tensor<1, Int>,
+    ) -> (Cnn, Tensor<1>) {
         let logits = net.forward(images);
         let loss = self.loss.forward(logits.clone(), targets.clone());
         let hits = logits

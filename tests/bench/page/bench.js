@@ -42,11 +42,11 @@ const PRESETS = {
 /**
  * This project: Lab.bench on `backend` ("flex" or "wgpu") in a worker, with the core's build the
  * lab loads for it: the WebGPU build for wgpu; for flex the single-threaded CPU build, or with
- * `threaded` the multi-threaded one on all the browser's threads.
+ * `threaded` the multi-threaded one on `count` threads (default: all the browser's threads).
  */
-async function runOurs(backend, config, threaded) {
+async function runOurs(backend, config, threaded, count) {
   const build = backend === "wgpu" ? "webgpu/" : threaded ? "threads/" : "";
-  const threads = threaded ? navigator.hardwareConcurrency : 1;
+  const threads = threaded ? (count ?? navigator.hardwareConcurrency) : 1;
   const worker = new Worker("/ours-worker.js", { type: "module" });
   const answer = await new Promise((resolve) => {
     worker.onmessage = ({ data }) => resolve(data);
@@ -242,12 +242,15 @@ async function runTf(backend, config) {
 /**
  * Runs one peer: "ours-flex", "ours-wgpu", "tfjs-wasm", "tfjs-webgpu", and on threads (the page
  * must be cross-origin isolated) "tfjs-wasm-threads" (TF.js wasm on 2 threads) or
- * "ours-flex-threads" (this project's multi-threaded build on all the browser's threads).
+ * "ours-flex-threads" (this project's multi-threaded build on all the browser's threads) or
+ * "ours-flex-threads1" (the same build on one thread: what the build costs, apart from what its
+ * threads gain).
  */
 window.runPeer = async (peer, config) => {
   const [who, backend, threads] = peer.split("-");
   if (threads && !crossOriginIsolated) throw new Error("the page is not cross-origin isolated");
-  if (who === "ours") return runOurs(backend, config, Boolean(threads));
+  if (who === "ours")
+    return runOurs(backend, config, Boolean(threads), threads === "threads1" ? 1 : undefined);
   if (threads) tf.wasm.setThreadsCount(2);
   return runTf(backend, config);
 };

@@ -23,6 +23,8 @@ pub mod training;
 use std::cell::RefCell;
 use std::mem::MaybeUninit;
 
+use crate::parallel::parallel_chunks;
+
 use burn::prelude::*;
 
 use self::kernels::{Conv3x3, Dense, Epilogue, Padded, max_pool};
@@ -187,51 +189,6 @@ impl FusedCnn {
         self.output.forward(&s.a, shape.images, &mut s.b);
         out.write_copy_of_slice(&s.b[..out.len()]);
     }
-}
-
-/// `work(i, item)` for every item of `items`, on rayon's threads where there are some (natively
-/// and in the multi-threaded wasm build), on the calling thread otherwise; the results in order.
-pub(crate) fn parallel_map<T: Send, R: Send>(
-    items: Vec<T>,
-    work: impl Fn(usize, T) -> R + Sync + Send,
-) -> Vec<R> {
-    #[cfg(any(not(target_arch = "wasm32"), feature = "threads"))]
-    {
-        use rayon::prelude::*;
-        items
-            .into_par_iter()
-            .enumerate()
-            .map(|(i, item)| work(i, item))
-            .collect()
-    }
-    #[cfg(not(any(not(target_arch = "wasm32"), feature = "threads")))]
-    items
-        .into_iter()
-        .enumerate()
-        .map(|(i, item)| work(i, item))
-        .collect()
-}
-
-/// A vector of `len` values made chunk by chunk by `work(i, chunk)` (`chunk` values each, the
-/// last maybe fewer), on rayon's threads; with each chunk's result, in order. The values are
-/// not zeroed first (zeroing cost as much as a pass of batch-norm): `work` writes each one.
-///
-/// # Safety
-/// `work` must initialise every value of the chunk it is given.
-pub(crate) unsafe fn parallel_chunks<R: Send>(
-    len: usize,
-    chunk: usize,
-    work: impl Fn(usize, &mut [MaybeUninit<f32>]) -> R + Sync + Send,
-) -> (Vec<f32>, Vec<R>) {
-    let mut out: Vec<f32> = Vec::with_capacity(len);
-    let chunks: Vec<&mut [MaybeUninit<f32>]> = out.spare_capacity_mut()[..len]
-        .chunks_mut(chunk.max(1))
-        .collect();
-    let results = parallel_map(chunks, work);
-    // SAFETY: the chunks cover the first `len` values, and the caller's `work` initialised
-    // each.
-    unsafe { out.set_len(len) };
-    (out, results)
 }
 
 /// A tensor's values (flex reads synchronously).

@@ -8,7 +8,7 @@
 
 use std::ops::Range;
 
-use super::{parallel_chunks, parallel_map};
+use crate::parallel::{parallel_chunks, parallel_map};
 
 /// Rows per unit of work: fixed, so that the split does not depend on the thread count.
 const ROWS: usize = 4096;

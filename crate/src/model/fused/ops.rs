@@ -96,7 +96,19 @@ pub fn batch_norm(norm: &BatchNorm, x: Tensor<2>) -> Tensor<2> {
     };
     update(&norm.running_mean, moments.clone().slice([0..1, 0..c]));
     update(&norm.running_var, moments.slice([1..2, 0..c]));
+    settle_running_stats(norm);
     y
+}
+
+/// Settles the running statistics `norm`'s last forward pass updated, so that the next pass
+/// reads them on whatever thread it runs. burn keeps each thread's update apart until that
+/// thread's next read, and averages the updates of different threads; a training step may run
+/// on any of rayon's threads (`crate::parallel::with_helpers`). Settling on the updating
+/// thread gives the numbers that thread's next read would have given (its one update, divided
+/// by one).
+pub(crate) fn settle_running_stats(norm: &BatchNorm) {
+    norm.running_mean.value_sync();
+    norm.running_var.value_sync();
 }
 
 /// `tensor` laid out contiguously (a copy only when it is not).

@@ -18,8 +18,9 @@
 use std::cell::RefCell;
 use std::mem::MaybeUninit;
 
+use super::CHUNK;
 use super::kernels::{Conv3x3, Epilogue, Padded, Strided, gemm_acc};
-use super::{CHUNK, parallel_chunks, parallel_map};
+use crate::parallel::{parallel_chunks, parallel_map};
 
 /// The shapes of a 3x3 same-padded, stride-1 convolution layer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
