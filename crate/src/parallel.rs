@@ -53,12 +53,13 @@ pub(crate) unsafe fn parallel_chunks<R: Send>(
 /// the moment they are split off. Between two passes an idle rayon thread soon goes to sleep, and
 /// waking it costs more than a pass's chunk where waiting is a futex call through the browser
 /// (`Atomics.wait`; std's `yield_now` does nothing in wasm, so rayon's short spin before
-/// sleeping is no spin at all): the multi-threaded wasm build measured 1.5x one thread without
-/// this. The waiting threads spin on [`rayon::yield_now`], which runs any job of the pool, for
-/// as long as `work` runs; the numbers do not change, only who computes them. `work` runs on
-/// whichever of rayon's threads takes it (the caller's own where the caller is one of them, as
-/// the CLI's main thread is), so nothing it does may depend on the thread: burn's running
-/// statistics do, and the fused batch-norm settles them at each update for that reason.
+/// sleeping is no spin at all): the multi-threaded wasm build measured 1.4x one thread without
+/// this (tutorial in Chromium; 1.55x with it). The waiting threads spin on
+/// [`rayon::yield_now`], which runs any job of the pool, for as long as `work` runs; the
+/// numbers do not change, only who computes them. `work` runs on whichever of rayon's threads
+/// takes it (the caller's own where the caller is one of them, as the CLI's main thread is), so
+/// nothing it does may depend on the thread: burn's running statistics do, and the fused
+/// batch-norm settles them at each update for that reason.
 pub fn with_helpers<R: Send>(work: impl FnOnce() -> R + Send) -> R {
     #[cfg(any(not(target_arch = "wasm32"), feature = "threads"))]
     {
