@@ -33,6 +33,12 @@ pub struct BenchConfig {
     pub batch_size: usize,
     /// Untimed training steps first (and one untimed inference batch).
     pub warmup: usize,
+    /// The untimed steps go on until this many seconds passed since the call. A browser
+    /// compiles the hot wasm functions again with its optimising compiler, on its own threads,
+    /// during the first seconds of a run (Chromium: about 8 s for this project's
+    /// multi-threaded build, on up to three threads): on 2 cores that competes with the
+    /// training's own threads, and a few steps of warm-up time the compiler, not the training.
+    pub warmup_seconds: f64,
     /// Timed training steps per run.
     pub steps: usize,
     /// Timed runs; the figure is their median.
@@ -51,6 +57,7 @@ impl Default for BenchConfig {
             preset: Preset::Tutorial,
             batch_size: 64,
             warmup: 3,
+            warmup_seconds: 0.0,
             steps: 10,
             runs: 5,
             inference_batch: 256,
@@ -73,6 +80,15 @@ impl BenchConfig {
             if v == 0 {
                 return Err(Error::config(field, "must be at least 1"));
             }
+        }
+        if !(self.warmup_seconds.is_finite() && self.warmup_seconds >= 0.0) {
+            return Err(Error::config(
+                "warmup_seconds",
+                format!(
+                    "{} is not allowed: give a number of seconds, 0 or more",
+                    self.warmup_seconds
+                ),
+            ));
         }
         Ok(())
     }
@@ -160,8 +176,10 @@ pub async fn bench(
         first_step_seconds.get_or_insert_with(|| start.elapsed().as_secs_f64());
         Ok(net)
     };
-    for k in 0..config.warmup.max(1) {
+    let mut k = 0;
+    while k < config.warmup.max(1) || start.elapsed().as_secs_f64() < config.warmup_seconds {
         net = step(net, k).await?;
+        k += 1;
     }
     let mut train_runs = Vec::with_capacity(config.runs);
     for _ in 0..config.runs {

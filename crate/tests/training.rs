@@ -1,11 +1,13 @@
 //! Training on flex: the loss falls, a seed reproduces a run, the host can cancel, and bad
-//! settings are refused before any work.
+//! settings are refused before any work; the benchmark's training warms up for as long as asked.
 
 mod common;
 
 use std::ops::ControlFlow;
 
 use burn::prelude::*;
+use overunlearn::backend::BackendKind;
+use overunlearn::bench::{self, BenchConfig};
 use overunlearn::data::ImageShape;
 use overunlearn::metrics;
 use overunlearn::model::{ModelConfig, Preset};
@@ -319,4 +321,48 @@ fn a_run_at_another_depth_keeps_the_presets_blocks_and_grows_the_filters() {
     assert_eq!(five, [32, 64, 128, 256, 256]);
     assert_eq!(dropout, [0.1, 0.1, 0.2, 0.2, 0.2]);
     assert_eq!(filters(Preset::Paper, Some(5)).0, [128; 5]);
+}
+
+/// The benchmark's untimed steps go on until `warmup_seconds` passed (a browser's optimising
+/// compiler works during a run's first seconds), and a value that is no number of seconds is
+/// refused with the field named.
+#[test]
+fn the_bench_warms_up_for_the_seconds_asked() {
+    let data = common::synthetic(4, 4, 8, 1);
+    let config = BenchConfig {
+        batch_size: 4,
+        warmup: 1,
+        warmup_seconds: 0.6,
+        steps: 1,
+        runs: 1,
+        inference_batch: 4,
+        inference_batches: 1,
+        ..BenchConfig::default()
+    };
+    let measure = |config: &BenchConfig| {
+        pollster::block_on(bench::bench(
+            config,
+            &data,
+            BackendKind::Flex,
+            &Device::flex(),
+        ))
+    };
+    let t = std::time::Instant::now();
+    let report = measure(&config).expect("a report");
+    assert!(t.elapsed().as_secs_f64() >= 0.6, "{:?}", t.elapsed());
+    assert!(report.train_images_per_sec > 0.0);
+    for bad in [-1.0, f64::NAN, f64::INFINITY] {
+        let e = measure(&BenchConfig {
+            warmup_seconds: bad,
+            ..config.clone()
+        })
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains(&format!(
+                "invalid warmup_seconds: {bad} is not allowed: give a number of seconds, 0 or more"
+            )),
+            "{e}"
+        );
+    }
 }

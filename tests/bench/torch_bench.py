@@ -82,8 +82,11 @@ def bench(preset, a, data_path):
         if first_step is None:
             first_step = time.perf_counter() - start
 
-    for k in range(max(a.warmup, 1)):
+    # crate/src/bench.rs: at least `warmup` steps, and on until `warmup_seconds` passed.
+    k = 0
+    while k < max(a.warmup, 1) or time.perf_counter() - start < a.warmup_seconds:
         step(k)
+        k += 1
     train_runs = []
     for _ in range(a.runs):
         t = time.perf_counter()
@@ -123,6 +126,7 @@ def main():
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--warmup", type=int, default=3)
+    p.add_argument("--warmup-seconds", type=float, default=0.0)
     p.add_argument("--steps", type=int, default=10)
     p.add_argument("--runs", type=int, default=5)
     p.add_argument("--inference-batch", type=int, default=256)

@@ -30,6 +30,10 @@ pub struct BenchArgs {
     /// Untimed training steps first.
     #[arg(long, default_value_t = 3)]
     warmup: usize,
+    /// Untimed training steps go on until this many seconds passed (a browser's optimising
+    /// compiler works during a run's first seconds; natively nothing does).
+    #[arg(long, default_value_t = 0.0)]
+    warmup_seconds: f64,
     /// Timed training steps per run.
     #[arg(long, default_value_t = 10)]
     steps: usize,
@@ -72,6 +76,7 @@ pub fn bench(args: BenchArgs) -> Result<()> {
         preset: args.preset,
         batch_size: args.batch_size,
         warmup: args.warmup,
+        warmup_seconds: args.warmup_seconds,
         steps: args.steps,
         runs: args.runs,
         inference_batch: args.inference_batch,

@@ -201,7 +201,14 @@ async function runTf(backend, config) {
     stats.dispose();
     if (firstStep === null) firstStep = (performance.now() - start) / 1000;
   };
-  for (let k = 0; k < Math.max(config.warmup, 1); k++) await step(k);
+  // crate/src/bench.rs: at least `warmup` steps, and on until `warmup_seconds` passed.
+  for (
+    let k = 0;
+    k < Math.max(config.warmup, 1) ||
+    performance.now() - start < 1000 * (config.warmup_seconds ?? 0);
+    k++
+  )
+    await step(k);
   const trainRuns = [];
   for (let r = 0; r < config.runs; r++) {
     const t = performance.now();
