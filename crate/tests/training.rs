@@ -339,13 +339,16 @@ fn the_bench_warms_up_for_the_seconds_asked() {
         inference_batches: 1,
         ..BenchConfig::default()
     };
+    // The bench seeds the process-wide generator: it takes its turn like every other run here.
     let measure = |config: &BenchConfig| {
-        pollster::block_on(bench::bench(
-            config,
-            &data,
-            BackendKind::Flex,
-            &Device::flex(),
-        ))
+        common::seeded(|| {
+            pollster::block_on(bench::bench(
+                config,
+                &data,
+                BackendKind::Flex,
+                &Device::flex(),
+            ))
+        })
     };
     let t = std::time::Instant::now();
     let report = measure(&config).expect("a report");
