@@ -1,6 +1,10 @@
 // Where a peer of the bench page spends its time in Chromium: a CPU profile of every worker (the
 // bench's own and, for the multi-threaded build, each of rayon's), self time per function.
 //   node profile.mjs --pkg DIR --data DIR [--peer ours-flex-threads] [--preset tutorial] [--steps 30]
+//                    [--warmup-seconds 15]
+// The run first trains untimed for --warmup-seconds (the bench's CPU warm-up: Chromium's
+// optimising compiler works during a page's first seconds), and the summary counts only the
+// samples taken after it; the .cpuprofile files keep them all.
 // DIR must hold wasm that kept its name section, or the functions are only numbers:
 //   W=$CARGO_TARGET_DIR/wasm32-unknown-unknown; mkdir -p /tmp/pkgprof && cp -r pkg/* /tmp/pkgprof/
 //   wasm-bindgen --target web --out-dir /tmp/pkgprof $W/wasm-cpu/overunlearn.wasm
@@ -11,11 +15,10 @@
 import { chromium } from "playwright-core";
 import { createRequire } from "node:module";
 import { writeFileSync } from "node:fs";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { serve } from "./server.mjs";
+import { join } from "node:path";
+import { benchRoutes, ISOLATION_HEADERS, serve } from "./server.mjs";
+import { CPU_WARMUP_SECONDS } from "./configs.mjs";
 
-const here = dirname(fileURLToPath(import.meta.url));
 const { ws: WebSocket } = createRequire(import.meta.url)("playwright-core/lib/utilsBundle");
 const opt = {};
 for (let i = 2; i < process.argv.length; i += 2)
@@ -27,19 +30,12 @@ const config = {
   inference_batch: 256,
   seed: 0,
   warmup: 1,
+  warmup_seconds: Number(opt["warmup-seconds"] ?? CPU_WARMUP_SECONDS),
   steps: Number(opt.steps ?? 30),
   runs: 1,
   inference_batches: 1,
 };
-const { server, url } = await serve(
-  {
-    "/": join(here, "page"),
-    "/pkg/": opt.pkg,
-    "/node_modules/": join(here, "node_modules"),
-    "/data/": opt.data,
-  },
-  { "cross-origin-opener-policy": "same-origin", "cross-origin-embedder-policy": "require-corp" },
-);
+const { server, url } = await serve(benchRoutes(opt.pkg, opt.data), ISOLATION_HEADERS);
 const port = 9333;
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
@@ -101,10 +97,15 @@ for (const [k, worker] of workers.entries()) {
   const nodes = new Map(
     profile.nodes.map((n) => [n.id, n.callFrame.functionName || "(anonymous)"]),
   );
+  // Samples from the warm-up's end on (times in microseconds since the profile's start).
+  const from = profile.startTime + config.warmup_seconds * 1e6;
   const self = new Map();
+  let at = profile.startTime;
   profile.samples.forEach((id, i) => {
+    at += profile.timeDeltas[i] ?? 0;
+    if (at < from) return;
     const name = nodes.get(id).replace(/\[[0-9a-f]+\]/g, "");
-    self.set(name, (self.get(name) ?? 0) + (profile.timeDeltas[i] ?? 0) / 1000);
+    self.set(name, (self.get(name) ?? 0) + (profile.timeDeltas[i + 1] ?? 0) / 1000);
   });
   console.log(`\n${worker.url.split("/").pop()} (${file}):`);
   [...self]

@@ -6,11 +6,9 @@
 // for this project and three for TF.js, so the `lab` preset runs on WebGPU only with
 // --webgpu-lab (one warm-up step, one timed step).
 import { chromium } from "playwright-core";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { serve } from "./server.mjs";
+import { benchRoutes, ISOLATION_HEADERS, serve } from "./server.mjs";
+import { configFor } from "./configs.mjs";
 
-const here = dirname(fileURLToPath(import.meta.url));
 const opt = {};
 for (let i = 2; i < process.argv.length; i++) {
   const arg = process.argv[i];
@@ -25,48 +23,11 @@ const peers = (
 const quick = opt.quick === true;
 const webgpuLab = opt["webgpu-lab"] === true;
 
-/**
- * The CPU peers' untimed training time (BenchConfig.warmup_seconds): Chromium compiles a wasm
- * module's hot functions again with its optimising compiler, on up to three of its own threads,
- * during a run's first seconds; sampled per thread (/proc) during a tutorial run of the
- * multi-threaded build, that compiler took 45% of a core at 2-3.5 s, 19% at 6-7.5 s and 5% at
- * 10-11.5 s. On 2 cores it competes with 2 training threads (tutorial: 1.4x one thread in the
- * first seconds, 1.75x from 12 s on, 2026-11-30), so the figures are the steady state after
- * 15 s, for every CPU peer alike.
- */
-const CPU_WARMUP_SECONDS = 15;
-
-/** Steps and runs per peer kind: WebGPU here is a software adapter, so fewer of them. */
-export function configFor(peer, preset) {
-  const gpu = /wgpu|webgpu/.test(peer);
-  const base = { preset, batch_size: 64, inference_batch: 256, seed: 0 };
-  if (quick)
-    return gpu
-      ? { ...base, warmup: 1, steps: 1, runs: 1, inference_batches: 1 }
-      : { ...base, warmup: 1, steps: 2, runs: 2, inference_batches: 1 };
-  if (gpu)
-    return preset === "lab"
-      ? { ...base, warmup: 1, steps: 1, runs: 1, inference_batches: 1 }
-      : { ...base, warmup: 2, steps: 2, runs: 3, inference_batches: 1 };
-  const cpu = { ...base, warmup_seconds: CPU_WARMUP_SECONDS };
-  return preset === "lab"
-    ? { ...cpu, warmup: 2, steps: 4, runs: 3, inference_batches: 2 }
-    : { ...cpu, warmup: 3, steps: 10, runs: 5, inference_batches: 4 };
-}
-
-const routes = {
-  "/": join(here, "page"),
-  "/pkg/": opt.pkg,
-  "/node_modules/": join(here, "node_modules"),
-  "/data/": opt.data,
-};
+const routes = benchRoutes(opt.pkg, opt.data);
 const { server, url } = await serve(routes);
-// The same page cross-origin isolated (COOP/COEP), where TF.js's wasm backend may use threads
-// (SharedArrayBuffer); this project's wasm is single-threaded either way (README, Benchmarks).
-const isolated = await serve(routes, {
-  "cross-origin-opener-policy": "same-origin",
-  "cross-origin-embedder-policy": "require-corp",
-});
+// The same page cross-origin isolated (COOP/COEP): the multi-threaded peers (this project's
+// threads build, TF.js's wasm backend with threads) need SharedArrayBuffer.
+const isolated = await serve(routes, ISOLATION_HEADERS);
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
   args: [
@@ -81,7 +42,7 @@ try {
   emit({ kind: "browser", version: browser.version() });
   for (const preset of presets) {
     for (const peer of peers) {
-      const config = configFor(peer, preset);
+      const config = configFor(peer, preset, quick);
       if (preset === "lab" && /wgpu|webgpu/.test(peer) && !webgpuLab) {
         emit({
           kind: "throughput",

@@ -1,7 +1,10 @@
 // A minimal static server for the bench page on 127.0.0.1: each URL prefix maps to a folder.
 import { createServer } from "node:http";
 import { createReadStream, existsSync, readFileSync, statSync } from "node:fs";
-import { extname, join, normalize, resolve } from "node:path";
+import { dirname, extname, join, normalize, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const HERE = dirname(fileURLToPath(import.meta.url));
 
 const TYPES = {
   ".html": "text/html; charset=utf-8",
@@ -52,3 +55,19 @@ export function serve(routes, headers = {}) {
     ),
   );
 }
+
+/** The bench page's routes: the page, the core's builds (`pkg`), its npm packages, the datasets. */
+export function benchRoutes(pkg, data) {
+  return {
+    "/": join(HERE, "page"),
+    "/pkg/": pkg,
+    "/node_modules/": join(HERE, "node_modules"),
+    "/data/": data,
+  };
+}
+
+/** The headers that make a page cross-origin isolated (SharedArrayBuffer, so wasm threads). */
+export const ISOLATION_HEADERS = {
+  "cross-origin-opener-policy": "same-origin",
+  "cross-origin-embedder-policy": "require-corp",
+};
