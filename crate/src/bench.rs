@@ -35,9 +35,9 @@ pub struct BenchConfig {
     pub warmup: usize,
     /// The untimed steps go on until this many seconds passed since the call. A browser
     /// compiles the hot wasm functions again with its optimising compiler, on its own threads,
-    /// during the first seconds of a run (Chromium: about 8 s for this project's
-    /// multi-threaded build, on up to three threads): on 2 cores that competes with the
-    /// training's own threads, and a few steps of warm-up time the compiler, not the training.
+    /// during the first seconds of a run (Chromium, this project's multi-threaded build: 45% of
+    /// a core at 2-3.5 s, 5% at 10-11.5 s): on 2 cores that competes with the training's own
+    /// threads, and a few steps of warm-up time the compiler, not the training.
     pub warmup_seconds: f64,
     /// Timed training steps per run.
     pub steps: usize,
