@@ -17,20 +17,18 @@ import { createRequire } from "node:module";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { benchRoutes, ISOLATION_HEADERS, serve } from "./server.mjs";
-import { CPU_WARMUP_SECONDS } from "./configs.mjs";
+import { configFor } from "./configs.mjs";
 
 const { ws: WebSocket } = createRequire(import.meta.url)("playwright-core/lib/utilsBundle");
 const opt = {};
 for (let i = 2; i < process.argv.length; i += 2)
   opt[process.argv[i].slice(2)] = process.argv[i + 1];
 const peer = opt.peer ?? "ours-flex-threads";
+// The bench's config for the peer (its warm-up included), as one long timed run.
 const config = {
-  preset: opt.preset ?? "tutorial",
-  batch_size: 64,
-  inference_batch: 256,
-  seed: 0,
+  ...configFor(peer, opt.preset ?? "tutorial"),
+  ...(opt["warmup-seconds"] === undefined ? {} : { warmup_seconds: Number(opt["warmup-seconds"]) }),
   warmup: 1,
-  warmup_seconds: Number(opt["warmup-seconds"] ?? CPU_WARMUP_SECONDS),
   steps: Number(opt.steps ?? 30),
   runs: 1,
   inference_batches: 1,
@@ -98,7 +96,7 @@ for (const [k, worker] of workers.entries()) {
     profile.nodes.map((n) => [n.id, n.callFrame.functionName || "(anonymous)"]),
   );
   // Samples from the warm-up's end on (times in microseconds since the profile's start).
-  const from = profile.startTime + config.warmup_seconds * 1e6;
+  const from = profile.startTime + (config.warmup_seconds ?? 0) * 1e6;
   const self = new Map();
   let at = profile.startTime;
   profile.samples.forEach((id, i) => {
